@@ -1,0 +1,3 @@
+from elementafeeds.cli.app import main
+
+main()
