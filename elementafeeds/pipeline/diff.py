@@ -1,0 +1,117 @@
+"""The diff stage: what each mapped record means for the site, given the ledger.
+
+Pure functions. New SKU → create; known SKU with changed field groups → update of those groups
+only; same hashes → unchanged (no request), except a meta-only refresh of the site's last-seen
+timestamp when it has grown older than half of `stale.after_days`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from elementafeeds.rules import Outcome
+from elementafeeds.state.records import LedgerEntry
+
+CONNECTION_META = "_elementa_feed_connection_id"
+SEEN_META = "_elementa_last_seen_timestamp"
+RUN_META = "_elementa_run_id"
+
+Counted = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    action: Literal["create", "update"]
+    sku: str
+    payload: dict[str, Any]
+    hashes: dict[str, str]
+    counts_as: Counted
+    product_id: int | None = None
+    record: int | None = None
+
+
+@dataclass
+class ChunkPlan:
+    writes: list[PlannedWrite] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    """sku keys of unchanged products (only their last-seen time moves)."""
+
+
+def refresh_due(entry: LedgerEntry, after_days: int, now: datetime) -> bool:
+    """Whether the site's last-seen meta of an unchanged product needs refreshing."""
+    if not entry.site_seen_at:
+        return True
+    half = timedelta(days=after_days / 2) if after_days else timedelta(hours=12)
+    return datetime.fromisoformat(entry.site_seen_at) < now - half
+
+
+def plan_chunk(
+    outcomes: list[Outcome],
+    ledger: dict[str, LedgerEntry],
+    remote: dict[str, int],
+    *,
+    update_payload: Callable[[dict[str, Any], set[str]], dict[str, Any]],
+    after_days: int,
+    now: datetime,
+) -> ChunkPlan:
+    """Decide create/update/unchanged for the `send` outcomes of one chunk.
+
+    `remote` maps sku keys without a ledger entry to ids the site already holds (looked up in
+    bulk first, so a lost state file never duplicates products).
+    """
+    plan = ChunkPlan()
+    for outcome in outcomes:
+        assert outcome.sku is not None and outcome.payload is not None
+        key = outcome.sku.lower()
+        hashes = outcome.hashes or {}
+        entry = ledger.get(key)
+        if entry is not None and entry.product_id is not None:
+            changed = {g for g, h in hashes.items() if entry.hashes.get(g) != h}
+            if entry.stale_action:
+                plan.writes.append(PlannedWrite(
+                    "update", outcome.sku, restore_payload(outcome.payload), hashes, "updated",
+                    entry.product_id, outcome.record))
+            elif changed:
+                plan.writes.append(PlannedWrite(
+                    "update", outcome.sku, update_payload(outcome.payload, changed), hashes,
+                    "updated", entry.product_id, outcome.record))
+            elif refresh_due(entry, after_days, now):
+                plan.writes.append(PlannedWrite(
+                    "update", outcome.sku, {}, hashes, "unchanged", entry.product_id,
+                    outcome.record))
+            else:
+                plan.unchanged.append(key)
+        elif key in remote:
+            plan.writes.append(PlannedWrite(
+                "update", outcome.sku, outcome.payload, hashes, "updated", remote[key],
+                outcome.record))
+        else:
+            plan.writes.append(PlannedWrite(
+                "create", outcome.sku, outcome.payload, hashes, "created", None, outcome.record))
+    return plan
+
+
+def restore_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A product that returned to the feed after a stale action: everything, made visible."""
+    restored = dict(payload)
+    restored.setdefault("status", "publish")
+    if "title" not in restored:  # WooCommerce product, not a WordPress post
+        restored.setdefault("catalog_visibility", "visible")
+        restored.setdefault("stock_status", "instock")
+    return restored
+
+
+def with_run_meta(platform: str, payload: dict[str, Any], connection: str, run_id: int,
+                  seen_ts: int) -> dict[str, Any]:
+    """Add the meta every written product carries, so a site can be reconciled on its own."""
+    meta = {CONNECTION_META: connection, SEEN_META: str(seen_ts), RUN_META: str(run_id)}
+    out = dict(payload)
+    if platform == "wordpress":
+        out["meta"] = {**out.get("meta", {}), **meta}
+    else:
+        existing = [m for m in out.get("meta_data", []) if m.get("key") not in meta]
+        out["meta_data"] = existing + [{"key": k, "value": v} for k, v in meta.items()]
+    return out

@@ -1,0 +1,27 @@
+"""Which connections `ef run --due` runs: enabled, with a schedule, due since their last run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from croniter import croniter
+
+from elementafeeds.config.models import Connection
+from elementafeeds.state.records import RunRow
+
+
+def next_due(connection: Connection, last: RunRow | None) -> datetime | None:
+    """When the connection is next due; None when it has no schedule."""
+    if not connection.schedule:
+        return None
+    if last is None:
+        return datetime.fromtimestamp(0, timezone.utc)
+    started = datetime.fromisoformat(last.started_at)
+    return croniter(connection.schedule, started).get_next(datetime)
+
+
+def is_due(connection: Connection, last: RunRow | None, now: datetime) -> bool:
+    if not connection.enabled:
+        return False
+    due = next_due(connection, last)
+    return due is not None and due <= now

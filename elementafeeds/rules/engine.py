@@ -1,0 +1,200 @@
+"""The compiled connection and per-record processing: the contract the pipeline calls.
+
+`build_ruleset(ws, name)` resolves a connection with its preset, network columns and site into
+a `RuleSet`: plain pydantic models and dataclasses, pickled once to each worker process.
+Compiled state (getters, templates, regexes, transform chains, category cache) is built on
+first use inside each process and kept in an attribute that pickling drops, because compiled
+closures do not pickle and would be slower to ship than to rebuild.
+
+`process_record` is pure and never raises for a bad record: every record ends in one Outcome —
+send (with payload and hashes), filtered (by which rule), skipped (unmapped category) or
+failed (why). Order of decisions: SKU rendered → filters → SKU required → category →
+fields → payload essentials → hashes.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from elementafeeds.config.models import Attribute, Categories, Connection
+from elementafeeds.rules.attributes import compile_attributes
+from elementafeeds.rules.categories import CategoryMatcher
+from elementafeeds.rules.filters import compile_filters
+from elementafeeds.rules.hashing import payload_hashes
+from elementafeeds.rules.mapping import compile_mapping
+from elementafeeds.rules.payload import (
+    FIELD_GROUPS,
+    PayloadBuilder,
+    PayloadProblem,
+    update_subset,
+)
+from elementafeeds.rules.presets import ResolvedPreset
+from elementafeeds.rules.sanitize import make_sanitizer
+from elementafeeds.rules.sku import compile_sku
+from elementafeeds.rules.transforms import TransformError
+
+if TYPE_CHECKING:
+    from elementafeeds.config.loader import Workspace
+
+__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "process_record",
+           "process_records", "update_payload"]
+
+Verdict = Literal["send", "filtered", "skipped", "failed"]
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """A connection resolved with its preset, network and site; picklable, compiled lazily."""
+
+    connection: Connection
+    platform: Literal["woocommerce", "wordpress"]
+    preset: ResolvedPreset
+    fields: dict[str, Any]
+    """Effective field mappings: preset < network columns < connection (empty ones dropped)."""
+    origins: dict[str, str]
+    """Where each field's mapping came from: connection, preset or network."""
+    categories: Categories
+    attributes: tuple[Attribute, ...]
+    product_type: str | None
+    """WooCommerce product type (external, simple) unless a field maps `type`."""
+    post_type: str | None
+    """WordPress REST base (posts, hotels …)."""
+
+    @property
+    def compiled(self) -> Compiled:
+        """The compiled form, built once per process (never pickled)."""
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            compiled = Compiled(self)
+            object.__setattr__(self, "_compiled", compiled)
+        return compiled
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+class Compiled:
+    """Compiled rules of one RuleSet. Raises ValueError subclasses on bad configuration; the
+    checks (`checks.py`) report those with locations before a run ever gets here."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        conn = rules.connection
+        self.platform = rules.platform
+        self.filter = compile_filters(conn.filters)
+        self.sku = compile_sku(conn.sku)
+        self.mappers = [(dest, compile_mapping(m)) for dest, m in rules.fields.items()]
+        self.categories = CategoryMatcher(rules.categories)
+        self.attributes = compile_attributes(rules.attributes)
+        self.builder = PayloadBuilder(rules.platform, rules.product_type,
+                                      make_sanitizer(conn.content), list(rules.fields))
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one record."""
+
+    verdict: Verdict
+    sku: str | None
+    """Rendered SKU (None when it cannot be rendered)."""
+    payload: dict[str, Any] | None
+    """Destination JSON for a new item (no id, no _elementa_* meta); only for send."""
+    hashes: dict[str, str] | None
+    """Content hash per field group; only for send."""
+    reason: str | None
+    """Operator-readable reason for filtered, skipped and failed."""
+    code: str | None
+    """filtered, unmapped_category, missing_sku, missing_field, invalid_field,
+    transform_error or error."""
+    record: int
+    """Ordinal of the record in the feed."""
+
+
+def build_ruleset(ws: Workspace, connection_name: str) -> RuleSet:
+    """The RuleSet of a connection; ConfigError with every located problem otherwise."""
+    from elementafeeds.rules.build import build_ruleset as build
+
+    return build(ws, connection_name)
+
+
+def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int) -> Outcome:
+    """The outcome of one record. Pure; a bad record fails with a reason, it never raises."""
+    c = rules.__dict__.get("_compiled") or rules.compiled
+    sku: str | None = None
+    step = "sku"
+    try:
+        sku, missing = c.sku(record)
+        step = "filters"
+        if c.filter is not None:
+            reason = c.filter(record)
+            if reason is not None:
+                return Outcome("filtered", sku, None, None, reason, "filtered", ordinal)
+        if sku is None:
+            return Outcome("failed", None, None, None, missing, "missing_sku", ordinal)
+        step = "categories"
+        targets, unmapped = c.categories.match(record)
+        if targets is None:
+            return Outcome("skipped", sku, None, None, f"unmapped category: {unmapped}",
+                           "unmapped_category", ordinal)
+        step = "fields"
+        values = {dest: mapper(record) for dest, mapper in c.mappers}
+        step = "attributes"
+        attributes = c.attributes(record) if c.attributes is not None else []
+        payload = c.builder.build(values, sku, [{**t} for t in targets], attributes)
+        return Outcome("send", sku, payload, payload_hashes(c.platform, payload), None, None,
+                       ordinal)
+    except PayloadProblem as exc:
+        return Outcome("failed", sku, None, None, exc.reason, exc.code, ordinal)
+    except Exception as exc:  # noqa: BLE001 - a plugin or odd record: data, not a crash
+        if step == "fields":
+            step = _failing_field(c, record)
+        code = "transform_error" if isinstance(exc, TransformError) else "error"
+        detail = str(exc) if code == "transform_error" else f"unexpected {type(exc).__name__}: {exc}"
+        return Outcome("failed", sku, None, None, f"{step}: {detail}", code, ordinal)
+
+
+def _failing_field(c: Compiled, record: dict[str, Any]) -> str:
+    """Which field's mapping raised (re-run one by one; only on the failure path)."""
+    for dest, mapper in c.mappers:
+        try:
+            mapper(record)
+        except Exception:  # noqa: BLE001 - locating the failure found above
+            return dest
+    return "fields"
+
+
+def process_records(rules: RuleSet, records: Iterable[dict[str, Any]],
+                    first_ordinal: int) -> list[Outcome]:
+    """Outcomes of a chunk of records (a top-level function, for pool workers).
+
+    `records` may be a list or any iterable of records.
+
+    The cyclic garbage collector is paused for the chunk: processing allocates many small
+    containers and no cycles, and collections triggered by those allocations would walk
+    every live record of the chunk (measured: a third of the cost on 20 000-record chunks).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [process_record(rules, record, first_ordinal + i)
+                for i, record in enumerate(records)]
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def update_payload(rules: RuleSet, payload: dict[str, Any], changed_groups: set[str]) -> dict:
+    """The part of a full payload to PUT on an existing item: the fields of the changed
+    groups, limited by the connection's `update.fields` ("all", or destination fields, group
+    names or meta.KEY names). Images are only sent when the images group changed; the SKU is
+    never sent (it identified the item)."""
+    allowed = rules.connection.update.fields
+    return update_subset(rules.platform, payload, changed_groups,
+                         None if allowed == "all" else list(allowed))
