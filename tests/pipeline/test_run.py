@@ -1,0 +1,141 @@
+"""`ef run` against the sandbox over HTTP with real SQLite files and real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.conftest import ef, write_feed
+
+
+def run_json(root: Path, *args: str, env: dict | None = None) -> tuple[int, dict]:
+    result = ef(root, "run", "shop-feed", "--json", *args, env=env)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)["runs"][0]
+
+
+def assert_one_per_sku(sandbox, expected: int) -> None:
+    products = [p for p in sandbox.products() if p["status"] != "trash"]
+    skus = Counter(p["sku"].lower() for p in products)
+    assert max(skus.values(), default=1) == 1, [s for s, n in skus.items() if n > 1]
+    assert len(skus) == expected
+
+
+def writes(sandbox) -> int:
+    counts = sandbox.request_counts()["by_route"]
+    return sum(n for route, methods in counts.items() if "products" in route
+               for method, n in methods.items() if method in ("POST", "PUT", "PATCH", "DELETE"))
+
+
+def test_first_run_creates_second_makes_no_writes(workspace: Path, sandbox) -> None:
+    code, run = run_json(workspace)
+    assert code == 0 and run["status"] == "completed"
+    assert (run["records"], run["created"], run["failed"]) == (120, 120, 0)
+    assert_one_per_sku(sandbox, 120)
+    product = sandbox.products(sku="t-P00001")[0]
+    assert product["type"] == "external" and product["regular_price"] == "11.90"
+    meta = {m["key"]: m["value"] for m in product["meta_data"]}
+    assert meta["_elementa_feed_connection_id"] == "shop-feed"
+    before = writes(sandbox)
+    code, run = run_json(workspace, "--force")
+    assert code == 0 and run["unchanged"] == 120 and run["created"] == run["updated"] == 0
+    assert writes(sandbox) == before
+
+
+def test_changed_prices_update_only_those(workspace: Path, sandbox) -> None:
+    run_json(workspace)
+    write_feed(workspace / "feeds" / "products.csv", 120, price_bump={3, 7, 11})
+    code, run = run_json(workspace)
+    assert (run["updated"], run["unchanged"], run["created"]) == (3, 117, 0)
+    assert sandbox.products(sku="t-P00003")[0]["regular_price"] == "18.90"
+
+
+def test_dry_run_writes_nothing(workspace: Path, sandbox) -> None:
+    code, run = run_json(workspace, "--dry-run")
+    assert code == 0 and run["created"] == 120
+    assert sandbox.products() == []
+
+
+def test_lost_state_file_creates_no_duplicates(workspace: Path, sandbox) -> None:
+    run_json(workspace)
+    (workspace / ".ef" / "state.db").unlink()
+    code, run = run_json(workspace)
+    assert code == 0 and run["created"] == 0 and run["updated"] == 120
+    assert_one_per_sku(sandbox, 120)
+
+
+def test_gateway_timeouts_after_apply_create_no_duplicates(workspace: Path, sandbox) -> None:
+    sandbox.set_faults({"gateway_timeout_after": {"rate": 0.2, "methods": "writes"}}, seed=4)
+    code, run = run_json(workspace)
+    assert code == 0, run
+    assert run["created"] + run["updated"] == 120 and run["failed"] == 0
+    assert_one_per_sku(sandbox, 120)
+
+
+def test_rate_limits_and_server_errors_recover(workspace: Path, sandbox) -> None:
+    sandbox.set_faults({"rate_limit": {"rate": 0.2, "retry_after": 0},
+                        "server_error": {"rate": 0.15}}, seed=2)
+    code, run = run_json(workspace)
+    assert code == 0 and run["created"] == 120
+    assert_one_per_sku(sandbox, 120)
+
+
+def test_wrong_credentials_fail_the_run_with_exit_4(workspace: Path, sandbox) -> None:
+    code, run = run_json(workspace, env={"T_SECRET": "not-the-secret"})
+    assert code == 4 and run["status"] == "failed"
+    assert "not-the-secret" not in json.dumps(run)
+
+
+def test_counts_add_up_with_duplicates_and_bad_records(workspace: Path, sandbox) -> None:
+    feed = workspace / "feeds" / "products.csv"
+    write_feed(feed, 10)
+    with feed.open("a", encoding="utf-8") as f:
+        f.write("P00001,Again,12,Koti,https://aff.example/x,Red,yes\n")   # duplicate SKU
+        f.write("P00099,No price,,Koti,https://aff.example/y,Red,yes\n")  # missing price
+        f.write("P00098,Elsewhere,12,Lelut,https://aff.example/z,Red,yes\n")  # unmapped
+    code, run = run_json(workspace)
+    assert code == 1
+    total = sum(run[k] for k in ("created", "updated", "unchanged", "skipped", "failed"))
+    assert total == run["records"] == 13
+    assert run["failed"] == 2
+    errors = json.loads(ef(workspace, "errors", str(run["id"]), "--json").stdout)["errors"]
+    assert {e["code"] for e in errors} >= {"duplicate_sku"}
+
+
+def test_second_concurrent_run_exits_3(workspace: Path, sandbox) -> None:
+    sandbox.set_faults({"latency": {"seconds": 0.3}})
+    first = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(workspace), "run",
+                              "shop-feed"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        # its first progress line comes after it has taken the lock
+        assert "shop-feed: fetch" in first.stderr.readline()
+        second = ef(workspace, "run", "shop-feed")
+        assert second.returncode == 3, second.stderr
+        assert f"pid {first.pid}" in second.stderr
+    finally:
+        assert first.wait(timeout=120) == 0
+    sandbox.clear_faults()
+    assert_one_per_sku(sandbox, 120)
+
+
+@pytest.mark.parametrize("point", ["after_fetch", "before_batch_sent:2",
+                                   "after_batch_answered:2", "during_ledger_commit:3",
+                                   "before_finish"])
+def test_killed_run_converges(workspace: Path, sandbox, point: str) -> None:
+    killed = ef(workspace, "run", "shop-feed", env={"EF_CRASH_AT": point})
+    assert killed.returncode == -signal.SIGKILL
+    code, run = run_json(workspace, "--force")
+    assert code == 0, run
+    assert run["failed"] == 0 and run["records"] == 120
+    assert_one_per_sku(sandbox, 120)
+    db = sqlite3.connect(workspace / ".ef" / "state.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM ledger").fetchone()[0] == 120
