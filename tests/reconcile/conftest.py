@@ -1,0 +1,3 @@
+"""Reuse the pipeline tests' sandbox workspace."""
+
+from tests.pipeline.conftest import workspace  # noqa: F401

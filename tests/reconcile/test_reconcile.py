@@ -1,0 +1,81 @@
+"""`ef reconcile` against the sandbox: evidence, the share guard, restore on return."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.pipeline.conftest import ef, write_feed
+
+FEED_SIZE = 120
+
+
+def reconcile(root: Path, *args: str) -> tuple[int, dict]:
+    result = ef(root, "reconcile", "shop-feed", "--json", *args)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)["connections"][0]
+
+
+def visibility(sandbox) -> dict[str, str]:
+    return {p["sku"]: p["catalog_visibility"] for p in sandbox.products()}
+
+
+def first_run(root: Path) -> None:
+    assert ef(root, "run", "shop-feed").returncode == 0
+
+
+def test_products_gone_from_the_feed_are_hidden_and_the_rest_untouched(workspace, sandbox):
+    first_run(workspace)
+    gone = {5, 17, 33, 60, 99, 101}  # 5 %
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE, skip=gone)
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    code, dry = reconcile(workspace, "--dry-run")
+    assert code == 0 and dry["stale"] == 6 and dry["applied"] == 0
+    assert {i["sku"] for i in dry["items"]} == {f"t-P{i:05d}" for i in gone}
+    assert "hidden" not in visibility(sandbox).values()
+    code, done = reconcile(workspace)
+    assert code == 0 and done["applied"] == 6
+    hidden = {sku for sku, v in visibility(sandbox).items() if v == "hidden"}
+    assert hidden == {f"t-P{i:05d}" for i in gone}
+    code, again = reconcile(workspace)  # already done: nothing more to do
+    assert again["stale"] == 0
+
+
+def test_a_feed_that_lost_90_percent_is_refused_unless_forced(workspace, sandbox):
+    first_run(workspace)
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE, skip=set(range(12, FEED_SIZE)))
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    code, refused = reconcile(workspace)
+    assert code == 1 and refused["refused"] and "max_share" in refused["refused"]
+    assert refused["applied"] == 0 and "hidden" not in visibility(sandbox).values()
+    code, forced = reconcile(workspace, "--force")
+    assert code == 0 and forced["applied"] == 108
+
+
+def test_a_failed_run_is_no_evidence(workspace, sandbox):
+    first_run(workspace)
+    feed = workspace / "feeds" / "products.csv"
+    feed.write_text("<html><body>Service unavailable</body></html>")
+    failed = ef(workspace, "run", "shop-feed", "--json")
+    assert json.loads(failed.stdout)["runs"][0]["status"] == "failed"
+    code, verdict = reconcile(workspace)
+    assert code == 0 and verdict["stale"] == 0
+
+
+def test_a_limited_run_is_no_evidence(workspace, sandbox):
+    first_run(workspace)
+    assert ef(workspace, "run", "shop-feed", "--limit", "10", "--force").returncode == 1
+    code, verdict = reconcile(workspace)
+    assert verdict["stale"] == 0
+
+
+def test_a_product_that_returns_is_restored(workspace, sandbox):
+    first_run(workspace)
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE, skip={7})
+    ef(workspace, "run", "shop-feed")
+    reconcile(workspace)
+    assert visibility(sandbox)["t-P00007"] == "hidden"
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE)
+    result = json.loads(ef(workspace, "run", "shop-feed", "--json").stdout)["runs"][0]
+    assert result["updated"] == 1
+    assert visibility(sandbox)["t-P00007"] == "visible"
