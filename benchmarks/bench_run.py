@@ -1,0 +1,116 @@
+"""`ef run --dry-run` of a generated Awin-like CSV against a bare `csv.reader` loop.
+
+Prints wall time of both, their ratio, records/s, and the peak RSS of the `ef` process tree
+(parent + pool workers, sampled). Run: python benchmarks/bench_run.py --size-mb 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_readers import generate  # noqa: E402
+
+CONNECTION = """\
+kind: site
+name: shop
+url: https://shop.example
+credentials: {consumer_key: "${K}", consumer_secret: "${S}"}
+---
+kind: feed
+name: feed
+url: feed.csv
+---
+kind: connection
+name: bench
+feed: feed
+site: shop
+product_type: fashion
+filters:
+  match: all
+  rules:
+    - {field: in_stock, op: eq, value: "1"}
+    - {field: search_price, op: gt, value: 1}
+    - {field: brand_name, op: ne, value: Nobody}
+sku: "b-{merchant_product_id}"
+fields:
+  name: "{brand_name} {product_name}"
+  regular_price: {from: search_price, transform: [price]}
+  sale_price: {from: rrp_price, transform: [price]}
+  description: {from: description, transform: [strip_html]}
+  short_description: {from: product_name, transform: [trim, {truncate: 60}]}
+  external_url: "{aw_deep_link}"
+  button_text: "Osta nyt"
+  images: ["{merchant_image_url}"]
+  meta.ean: "{ean}"
+  meta.brand: "{brand_name}"
+  meta.currency: "{currency}"
+  meta.delivery: {from: delivery_cost, transform: [price]}
+categories:
+  source: merchant_category
+  map: {"Clothing > Men": [Miehet]}
+attributes:
+  - {name: Colour, from: colour}
+  - {name: Size, from: size, split: ","}
+"""
+
+
+def bare_csv(path: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    n = 0
+    with path.open(newline="", encoding="utf-8") as f:
+        for _ in csv.reader(f):
+            n += 1
+    return time.perf_counter() - start, n - 1
+
+
+def ef_dry_run(root: Path, workers: int) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(root), "run",
+                             "bench", "--dry-run", "--json", "--force", "--workers",
+                             str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"K": "x", "S": "y", "PATH": "/usr/bin:/bin"})
+    parent = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    return time.perf_counter() - start, peak / 2**20, out.decode()[-400:] + err.decode()[-400:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "connections").mkdir()
+        (root / "connections" / "bench.yaml").write_text(CONNECTION)
+        feed = generate(root / "feed.csv", "csv", args.size_mb)
+        bare, rows = bare_csv(feed)
+        ef_time, peak, tail = ef_dry_run(root, args.workers)
+        print(f"feed: {feed.stat().st_size / 2**20:.0f} MB, {rows:,} records")
+        print(f"bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s)")
+        print(f"ef run --dry-run --workers {args.workers}: {ef_time:.2f} s "
+              f"({rows / ef_time:,.0f} rows/s), ratio {ef_time / bare:.2f}x")
+        print(f"peak RSS of the ef process tree: {peak:.0f} MB")
+        if '"status": "completed"' not in tail:
+            print(tail)
+
+
+if __name__ == "__main__":
+    main()
