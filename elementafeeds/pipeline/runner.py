@@ -109,7 +109,7 @@ class ConnectionRun:
             code = self._exit_code(status)
         except ElementaFeedsError as exc:
             summary = self.log.scrub(exc.message)
-            code = exc.exit_code if exc.exit_code != ExitCode.INVALID else ExitCode.INVALID
+            code = exc.exit_code
             if isinstance(exc, FeedError):
                 summary = f"feed: {summary}"
             elif isinstance(exc, SiteError):
@@ -229,8 +229,6 @@ class ConnectionRun:
             seen.close()
         if ctx.fatal:
             raise ctx.fatal[0]
-        if limit is not None and not self.complete_read:
-            return "partial"
         return "completed" if self.complete_read else "partial"
 
     async def _mapped_chunks(self, rules: RuleSet, spec: Any, path: Path,

@@ -76,9 +76,11 @@ class BatchSender:
             try:
                 results = await self.destination.write(ops)
             except SiteError as exc:
+                # What finished before the site gave up is real and must be recorded.
                 self.ctx.fatal.append(exc)
-                self._record(batch, [WriteResult(w.sku, "failed", None, exc.code, exc.message)
-                                     for w in batch])
+                done = getattr(exc, "partial_results", None) or [None] * len(batch)
+                self._record(batch, [r or WriteResult(w.sku, "failed", None, exc.code,
+                                                      exc.message) for w, r in zip(batch, done)])
                 return
             crash_point("after_batch_answered")
             self._record(batch, results)
