@@ -2,7 +2,9 @@
 
 The ledger is the evidence; with `--from-site` (a lost state file) the site's own meta is:
 `_elementa_feed_connection_id` finds the connection's products and
-`_elementa_last_seen_timestamp` tells when a run last saw them.
+`_elementa_last_seen_timestamp` tells when a run last saw them. Runs refresh that meta only when
+it is older than half of `after_days` (12 hours with `after_days: 0`), so `--from-site` needs
+`after_days` of at least 1 to agree with the ledger.
 """
 
 from __future__ import annotations
