@@ -79,3 +79,50 @@ def test_a_product_that_returns_is_restored(workspace, sandbox):
     result = json.loads(ef(workspace, "run", "shop-feed", "--json").stdout)["runs"][0]
     assert result["updated"] == 1
     assert visibility(sandbox)["t-P00007"] == "visible"
+
+
+def backdate(root: Path, sandbox, days: int) -> None:
+    """Make the first run and every sighting `days` old, in the ledger and in the site's meta."""
+    import asyncio
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    from elementafeeds.config.loader import load_workspace
+    from elementafeeds.destinations.base import WriteOp
+    from elementafeeds.destinations.gate import GateRegistry
+    from elementafeeds.destinations.registry import open_destination
+
+    then = datetime.now(timezone.utc) - timedelta(days=days)
+    db = sqlite3.connect(root / ".ef" / "state.db")
+    with db:
+        db.execute("UPDATE ledger SET last_seen_at = ?, site_seen_at = ?",
+                   (then.isoformat(), then.isoformat()))
+        db.execute("UPDATE runs SET started_at = ?", (then.isoformat(),))
+    site = load_workspace(root).sites["shop"]
+    ops = [WriteOp("update", p["sku"], {"meta_data": [
+        {"key": "_elementa_last_seen_timestamp", "value": str(int(then.timestamp()))}]}, p["id"])
+        for p in sandbox.products()]
+
+    async def write() -> None:
+        async with open_destination(site, GateRegistry().for_site(site)) as destination:
+            results = await destination.write(ops)
+            assert all(r.status == "updated" for r in results)
+
+    asyncio.run(write())
+
+
+def test_from_site_without_a_ledger_gives_the_same_answer(workspace, sandbox, monkeypatch):
+    config = workspace / "connections" / "all.yaml"
+    config.write_text(config.read_text().replace("after_days: 0", "after_days: 1"))
+    first_run(workspace)
+    backdate(workspace, sandbox, days=5)
+    gone = {2, 40, 77}
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE, skip=gone)
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    _, ledger = reconcile(workspace, "--dry-run")
+    (workspace / ".ef" / "state.db").unlink()
+    _, site = reconcile(workspace, "--dry-run", "--from-site")
+    expected = {f"t-P{i:05d}" for i in gone}
+    assert {i["sku"] for i in ledger["items"]} == expected
+    assert {i["sku"] for i in site["items"]} == expected
+    assert site["total"] == ledger["total"] == FEED_SIZE
