@@ -14,6 +14,7 @@ POINTS = (
     "after_lock",
     "after_fetch",
     "after_chunk_mapped",
+    "worker_mid_chunk",  # in a pool worker: as the OOM killer would
     "before_batch_sent",
     "after_batch_answered",
     "during_ledger_commit",

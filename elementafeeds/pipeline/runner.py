@@ -240,19 +240,26 @@ class ConnectionRun:
         window = max(2, self.options.workers * 2)
         pending: list[asyncio.Future[ChunkResult]] = []
         exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                task = await asyncio.to_thread(next, tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                pending.append(asyncio.wrap_future(
-                    self.executor.submit(map_chunk, task, rules), loop=loop))
-            if not pending:
-                return
-            result = await pending.pop(0)
-            crash_point("after_chunk_mapped")
-            yield result
+        try:
+            while True:
+                while not exhausted and len(pending) < window:
+                    task = await asyncio.to_thread(next, tasks, None)
+                    if task is None:
+                        exhausted = True
+                        break
+                    pending.append(asyncio.wrap_future(
+                        self.executor.submit(map_chunk, task, rules), loop=loop))
+                if not pending:
+                    return
+                result = await pending.pop(0)
+                crash_point("after_chunk_mapped")
+                yield result
+        finally:
+            for future in pending:  # the run is ending early: nothing left unretrieved
+                if future.done() and not future.cancelled():
+                    future.exception()
+                else:
+                    future.cancel()
 
     def _record_problems(self, result: ChunkResult) -> None:
         for problem in result.problems:

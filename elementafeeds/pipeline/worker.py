@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from elementafeeds.feeds import ChunkTask, RecordProblem, read_chunk
+from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.rules import Outcome, RuleSet, process_records
 
 
@@ -23,5 +24,6 @@ class ChunkResult:
 
 def map_chunk(task: ChunkTask, rules: RuleSet) -> ChunkResult:
     read = read_chunk(task)
+    crash_point("worker_mid_chunk")
     outcomes = process_records(rules, read.records, task.first_record)
     return ChunkResult(task.index, len(read.records), outcomes, read.problems)
