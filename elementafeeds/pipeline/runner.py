@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor

@@ -9,11 +9,7 @@ The library returns data; the CLI renders it (table or --json).
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 from collections import Counter
-from itertools import islice
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from elementafeeds.rules.engine import Outcome, RuleSet, build_ruleset, process_record
@@ -26,22 +22,22 @@ UNMAPPED_PREFIX = "unmapped category: "
 
 def preview_connection(ws: Workspace, name: str, rows: int = 10) -> dict[str, Any]:
     """Verdicts for the first `rows` records of the connection's feed, and a summary."""
-    from elementafeeds.feeds import detect_spec, fetched, iter_records
+    from elementafeeds.errors import FeedError
+    from elementafeeds.feeds import preview_feed
 
     rules = build_ruleset(ws, name)
     feed = ws.feed(rules.connection.feed)
-    with (tempfile.TemporaryDirectory(prefix="ef-preview-") as tmp,
-          fetched(feed, ws.root, Path(tmp)) as result):
-        spec = detect_spec(result.path, feed)
-        records_iter = iter_records(result.path, spec)
-        try:
-            records = list(islice(records_iter, max(rows, 0)))
-        finally:
-            close = getattr(records_iter, "close", None)
-            if close is not None:
-                close()
+    # Streams only the bytes the first records need: a 500 MB feed is not downloaded.
+    sample = preview_feed(feed, ws.root, rows=max(rows, 0))
+    if sample.is_html:
+        reason = sample.warnings[0].message if sample.warnings else "an HTML page"
+        raise FeedError(f"feed '{feed.name}' answered {reason}, not a feed",
+                        hint="check the feed URL and its access token")
+    records = sample.records
     report = preview_records(rules, records)
-    report["feed"] = {"name": feed.name, "network": feed.network, "format": _plain(spec)}
+    report["feed"] = {"name": feed.name, "network": feed.network, "format": {
+        "format": sample.format, "encoding": sample.encoding, "dialect": sample.dialect,
+        "record_path": sample.record_path}}
     return report
 
 
@@ -94,18 +90,3 @@ def _row(outcome: Outcome) -> dict[str, Any]:
         row["reason"] = outcome.reason
         row["code"] = outcome.code
     return row
-
-
-def _plain(spec: Any) -> Any:
-    """The detected reading spec as JSON-able data, whatever type the feeds layer uses."""
-    if spec is None or isinstance(spec, (str, int, float, bool)):
-        return spec
-    if hasattr(spec, "model_dump"):
-        return spec.model_dump(mode="json")
-    if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(spec).items()}
-    if isinstance(spec, dict):
-        return {str(k): _plain(v) for k, v in spec.items()}
-    if isinstance(spec, (list, tuple)):
-        return [_plain(v) for v in spec]
-    return str(spec)
