@@ -20,6 +20,10 @@ from elementafeeds.state.records import Counters, ErrorRecord, LedgerWrite
 from elementafeeds.state.store import StateStore, utcnow
 
 
+GONE_CODES = frozenset({"woocommerce_rest_product_invalid_id", "rest_post_invalid_id"})
+"""The product was deleted on the site: the next run creates it again."""
+
+
 @dataclass
 class WriteContext:
     """What the batch sender needs from the run, kept small and explicit."""
@@ -94,7 +98,10 @@ class BatchSender:
         now = utcnow()
         rows: list[LedgerWrite] = []
         errors: list[ErrorRecord] = []
+        vanished: list[str] = []
         for planned, result in zip(batch, results):
+            if result.code in GONE_CODES:
+                vanished.append(planned.sku.lower())  # deleted on the site: forget its id
             if result.status == "failed" and planned.counts_as != "unchanged":
                 ctx.counters.failed += 1
                 errors.append(ErrorRecord("write", result.message or "write failed",
@@ -119,6 +126,7 @@ class BatchSender:
         for error in errors:
             ctx.log("error", **error.__dict__)
         with ctx.store.transaction() as conn:
+            ctx.store.forget(conn, ctx.connection, vanished)
             ctx.store.write_ledger(conn, ctx.connection, ctx.run_id, rows, now)
             ctx.store.add_errors(conn, ctx.run_id, errors, ctx.error_cap)
             ctx.store.save_counters(conn, ctx.run_id, ctx.counters)

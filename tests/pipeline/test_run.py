@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -12,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from elementafeeds.config.loader import load_workspace
+from elementafeeds.destinations.base import WriteOp
+from elementafeeds.destinations.gate import GateRegistry
+from elementafeeds.destinations.registry import open_destination
 from tests.pipeline.conftest import ef, write_feed
 
 
@@ -139,3 +144,23 @@ def test_killed_run_converges(workspace: Path, sandbox, point: str) -> None:
     db = sqlite3.connect(workspace / ".ef" / "state.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT count(*) FROM ledger").fetchone()[0] == 120
+
+
+def test_a_product_deleted_on_the_site_is_created_again(workspace: Path, sandbox) -> None:
+    run_json(workspace)
+    victim = sandbox.products(sku="t-P00004")[0]
+    write_feed(workspace / "feeds" / "products.csv", 120, price_bump={4})
+    # delete it behind ef's back, through the store's own API
+    site = load_workspace(workspace).sites["shop"]
+
+    async def delete() -> None:
+        async with open_destination(site, GateRegistry().for_site(site)) as destination:
+            [result] = await destination.write([WriteOp("delete", "t-P00004", None, victim["id"])])
+            assert result.status == "deleted"
+
+    asyncio.run(delete())
+    code, run = run_json(workspace)
+    assert run["failed"] == 1  # the update found it gone
+    code, run = run_json(workspace, "--force")
+    assert run["created"] == 1 and run["failed"] == 0
+    assert_one_per_sku(sandbox, 120)
