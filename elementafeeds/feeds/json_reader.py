@@ -20,7 +20,7 @@ from typing import Any
 
 import ijson
 
-from elementafeeds.errors import FeedError
+from elementafeeds.errors import FeedError, HostileFeedError
 from elementafeeds.feeds import chunkfiles
 from elementafeeds.feeds.contracts import ChunkRead, ChunkTask, FeedSpec, RecordProblem, Row
 from elementafeeds.feeds.detect import bom_of, codec_name
@@ -69,6 +69,36 @@ class _Utf8:
             if text:
                 return text.encode("utf-8")
         return b""
+
+
+class _Bounded:
+    """Stops the parser when one record takes more than `limit` bytes.
+
+    Checked as the parser reads, not when it yields: ijson's C backend grows a giant string in
+    quadratic time, so waiting for the record would take many seconds and much memory.
+    """
+
+    def __init__(self, stream: Readable, limit: int) -> None:
+        self._stream = stream
+        self.limit = limit
+        self.count = 0
+        self.mark = 0
+        self.records = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.count += len(data)
+        if self.count - self.mark > self.limit:
+            raise HostileFeedError(
+                f"JSON record {self.records + 1} takes more than {self.limit / 2**20:.0f} MB: "
+                "a record this size is not a product",
+                hint="raise csv.max_field_bytes if the feed really holds such fields")
+        return data
+
+
+def record_limit(spec: FeedSpec) -> int:
+    """The most bytes one record may take: four fields at the field limit, at least 8 MB."""
+    return max(4 * spec.max_field_bytes, 8 << 20)
 
 
 def _body(stream: Readable, encoding: str) -> Readable:
@@ -187,10 +217,11 @@ class JsonReader:
             return
         count = 0
         ordinal = 0
+        body = _Bounded(_body(stream, spec.encoding), record_limit(spec))
         try:
-            for item in BACKEND.items(_body(stream, spec.encoding), spec.record_path,
-                                      use_float=True):
+            for item in BACKEND.items(body, spec.record_path, use_float=True):
                 ordinal += 1
+                body.mark, body.records = body.count, ordinal
                 if item.__class__ is not dict:
                     if sink is not None:
                         sink.append(RecordProblem(ordinal, None, "not a JSON object; skipped"))

@@ -1,0 +1,3 @@
+"""The sandbox workspace of the pipeline tests."""
+
+from tests.pipeline.conftest import workspace  # noqa: F401
