@@ -18,7 +18,10 @@ from elementafeeds.errors import ConfigError
 __all__ = ["GROUP", "GateRegistry", "destination_class", "open_destination", "platforms"]
 
 GROUP = "elementafeeds.destinations"
-_BUILTIN = {"woocommerce": "elementafeeds.destinations.woocommerce:WooCommerceDestination"}
+_BUILTIN = {
+    "woocommerce": "elementafeeds.destinations.woocommerce:WooCommerceDestination",
+    "wordpress": "elementafeeds.destinations.wordpress:WordPressDestination",
+}
 
 
 def platforms() -> list[str]:

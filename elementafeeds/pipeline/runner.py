@@ -170,7 +170,7 @@ class ConnectionRun:
         if self.options.dry_run:
             yield None
             return
-        async with self.destination_factory(self.site) as destination:
+        async with self.destination_factory(self.site, self.conn.post_type) as destination:
             yield destination
 
     async def _process(self, run: RunRow, rules: RuleSet, spec: Any, path: Path,

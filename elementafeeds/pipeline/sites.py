@@ -28,9 +28,12 @@ def destination_factory() -> Callable[[Site], Any]:
 
     gates = GateRegistry()
 
-    def factory(site: Site) -> Any:
+    def factory(site: Site, post_type: str | None = None) -> Any:
         embedded = site.credentials.get("consumer_key") == f"${{{SANDBOX_KEY_ENV}}}"
-        return open_destination(site, gates.for_site(site), create_missing_categories=embedded)
+        options: dict[str, Any] = {"create_missing_categories": embedded}
+        if site.platform == "wordpress":  # posts' tags are created on request
+            options.update(post_type=post_type or "posts", create_missing_tags=True)
+        return open_destination(site, gates.for_site(site), **options)
 
     return factory
 

@@ -99,10 +99,11 @@ async def _one(conn: Connection, site: Site, store: StateStore, report: Reconcil
                dry_run: bool, force: bool, from_site: bool, factory: Any) -> None:
     now = datetime.now(timezone.utc)
     evidence = store.latest_completed_run(conn.name)
-    async with factory(site) as destination:
+    async with factory(site, conn.post_type) as destination:
         if from_site:
             items = [i async for i in _site_items(destination, conn.name)]
-            started = evidence.started_at if evidence else None
+            # the site's timestamps are whole seconds: compare at that precision
+            started = _whole_second(evidence.started_at) if evidence else None
             if started is None and items:  # no state at all: the site's own timestamps
                 started = max(i.last_seen_at for i in items)
             done: list[str] = []
@@ -151,6 +152,10 @@ async def _site_items(destination: Any, connection: str):
         if product.status == "trash":
             continue
         yield StaleItem(product.sku, product.id, seen.isoformat())
+
+
+def _whole_second(moment: str) -> str:
+    return datetime.fromisoformat(moment).replace(microsecond=0).isoformat()
 
 
 def _fill(report: ReconcileReport, verdict: Verdict) -> None:
