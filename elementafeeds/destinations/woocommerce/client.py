@@ -1,161 +1,32 @@
-"""One site's REST session: credentials, auth, the gate, retries and answer classification.
+"""A WooCommerce store's REST session (`/wp-json/wc/v3`): auth as the site's `auth` says.
 
-Everything that talks HTTP to a WooCommerce site goes through `WooClient.send`, which holds a
-gate slot for exactly the duration of one request, so the gate sees true in-flight counts and
-latencies. Reads retry under the policy here; batch writes retry in the writer, which must
-verify ambiguous creates between attempts.
+Basic over https, OAuth 1.0a signatures over plain http (WooCommerce ignores keys sent any
+other way there); everything else is the shared `RestClient`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
 import httpx
 
-from elementafeeds.config.models import Site
-from elementafeeds.config.secrets import resolve_all
 from elementafeeds.destinations.auth import auth_mode, build_auth
-from elementafeeds.destinations.gate import SiteGate
-from elementafeeds.destinations.http import (
-    AmbiguousSiteError,
-    Scrubber,
-    check_response,
-    make_client,
-    translate_transport_error,
-)
-from elementafeeds.destinations.retry import RetryPolicy
-from elementafeeds.errors import RetriableSiteError, SiteError
+from elementafeeds.destinations.rest_client import RestClient
 
 API_PREFIX = "/wp-json/wc/v3/"
 
 
-class WooClient:
-    """The HTTP half of a WooCommerce destination. Open with `await client.open()`."""
+class WooClient(RestClient):
+    """The HTTP half of a WooCommerce destination."""
 
-    def __init__(
-        self,
-        site: Site,
-        gate: SiteGate,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        credentials: Mapping[str, str] | None = None,
-    ) -> None:
-        self.site = site
-        self.gate = gate
-        self.retry = retry or RetryPolicy()
-        self._transport = transport
-        self._credentials = credentials
-        self._http: httpx.AsyncClient | None = None
-        self.scrub = Scrubber()
-        self.mode = auth_mode(site)
-
-    def __repr__(self) -> str:
-        return f"WooClient({self.site.name!r}, auth={self.mode})"
-
-    async def open(self) -> None:
-        if self.site.is_embedded_sandbox:
-            raise SiteError(
-                f"site {self.site.name}: sandbox://local must be started and given a real URL "
-                "before it is contacted", hint="start it with `ef sandbox` or through `ef run`",
-            )
-        # Secrets are resolved only now, when the site is contacted, and live only in the
-        # auth flow and the scrubber.
-        creds = dict(self._credentials) if self._credentials is not None else resolve_all(
-            self.site.credentials, f"site {self.site.name} credentials"
-        )
-        self.scrub = Scrubber(creds.values())
-        auth = build_auth(self.site, creds)
-        limits = self.site.limits
-        self._http = make_client(
-            self.site.url + API_PREFIX, auth, timeout_s=limits.timeout_s,
-            max_connections=limits.concurrency + 2, transport=self._transport,
-        )
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+    API_PREFIX = API_PREFIX
+    PLATFORM = "WooCommerce"
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("the WooCommerce client is not open (use `async with`)")
-        return self._http
+    def mode(self) -> str:  # type: ignore[override]
+        return auth_mode(self.site)
 
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        kind: str = "read",
-        size: int = 1,
-        gated: bool = True,
-    ) -> tuple[Any, httpx.Headers]:
-        """One attempt, no retry: (parsed body, headers) or a classified SiteError."""
-        what = f"{method} {path.split('?', 1)[0]}"
-        if not gated:
-            return await self._send(method, path, params, json, what)
-        async with self.gate.slot(kind, size):
-            return await self._send(method, path, params, json, what)
-
-    async def _send(self, method: str, path: str, params: Mapping[str, Any] | None,
-                    json: Any, what: str) -> tuple[Any, httpx.Headers]:
-        # An overall deadline as well: a server trickling bytes never trips a read timeout.
-        deadline = self.site.limits.timeout_s * 2 + 5
-        try:
-            async with asyncio.timeout(deadline):
-                response = await self.http.request(method, path, params=params, json=json)
-        except TimeoutError:
-            raise AmbiguousSiteError(
-                f"site {self.site.name}: {what} exceeded its {deadline:.0f}s deadline",
-                code="site_timeout",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise translate_transport_error(exc, what, site=self.site.name) from exc
-        body = check_response(response, what, site=self.site.name, scrub=self.scrub,
-                              mode=self.mode)
-        return body, response.headers
-
-    async def get(self, path: str, params: Mapping[str, Any] | None = None,
-                  *, kind: str = "read") -> tuple[Any, httpx.Headers]:
-        """A GET under the retry policy (reads are idempotent)."""
-        return await self.retry.call(
-            lambda: self.send("GET", path, params=params, kind=kind), what=f"GET {path}"
-        )
-
-    async def pages(
-        self, path: str, params: Mapping[str, Any], *, per_page: int = 100
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every page of a collection. Callers pass `orderby=id`: a real store's default
-        order (date) skips and repeats rows created in the same second."""
-        per_page = max(1, min(100, per_page))
-        page = 1
-        while True:
-            rows, headers = await self.get(path, {**params, "per_page": per_page, "page": page})
-            if not isinstance(rows, list):
-                raise RetriableSiteError(
-                    f"site {self.site.name}: GET {path} answered something other than a list",
-                    code="invalid_json",
-                )
-            yield rows
-            total_pages = _int(headers.get("X-WP-TotalPages"))
-            if len(rows) < per_page or (total_pages is not None and page >= total_pages):
-                return
-            page += 1
+    def auth(self, creds: dict[str, str]) -> httpx.Auth:
+        return build_auth(self.site, creds)
 
     async def probe(self) -> None:
-        """The breaker's probe: the cheapest authenticated read, outside the gate."""
         await self.send("GET", "products", params={"per_page": 1, "_fields": "id"},
                         gated=False)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
