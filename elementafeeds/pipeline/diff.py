@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from elementafeeds.errors import StateError
 from elementafeeds.rules import Outcome
 from elementafeeds.state.records import LedgerEntry
 
@@ -56,6 +57,7 @@ def plan_chunk(
     update_payload: Callable[[dict[str, Any], set[str]], dict[str, Any]],
     after_days: int,
     now: datetime,
+    dry_run: bool = False,
 ) -> ChunkPlan:
     """Decide create/update/unchanged for the `send` outcomes of one chunk.
 
@@ -64,7 +66,7 @@ def plan_chunk(
     """
     plan = ChunkPlan()
     for outcome in outcomes:
-        assert outcome.sku is not None and outcome.payload is not None
+        assert outcome.sku is not None
         key = outcome.sku.lower()
         hashes = outcome.hashes or {}
         entry = ledger.get(key)
@@ -72,12 +74,12 @@ def plan_chunk(
             changed = {g for g, h in hashes.items() if entry.hashes.get(g) != h}
             if entry.stale_action:
                 plan.writes.append(PlannedWrite(
-                    "update", outcome.sku, restore_payload(outcome.payload), hashes, "updated",
-                    entry.product_id, outcome.record))
+                    "update", outcome.sku, restore_payload(_payload(outcome, dry_run)), hashes,
+                    "updated", entry.product_id, outcome.record))
             elif changed:
                 plan.writes.append(PlannedWrite(
-                    "update", outcome.sku, update_payload(outcome.payload, changed), hashes,
-                    "updated", entry.product_id, outcome.record))
+                    "update", outcome.sku, update_payload(_payload(outcome, dry_run), changed),
+                    hashes, "updated", entry.product_id, outcome.record))
             elif refresh_due(entry, after_days, now):
                 plan.writes.append(PlannedWrite(
                     "update", outcome.sku, {}, hashes, "unchanged", entry.product_id,
@@ -86,12 +88,26 @@ def plan_chunk(
                 plan.unchanged.append(key)
         elif key in remote:
             plan.writes.append(PlannedWrite(
-                "update", outcome.sku, outcome.payload, hashes, "updated", remote[key],
-                outcome.record))
+                "update", outcome.sku, _payload(outcome, dry_run), hashes, "updated",
+                remote[key], outcome.record))
         else:
             plan.writes.append(PlannedWrite(
-                "create", outcome.sku, outcome.payload, hashes, "created", None, outcome.record))
+                "create", outcome.sku, _payload(outcome, dry_run), hashes, "created", None,
+                outcome.record))
     return plan
+
+
+def _payload(outcome: Outcome, dry_run: bool) -> dict[str, Any]:
+    """The payload to send. Workers leave payloads behind in dry runs (nothing is sent) and
+    for records the ledger holds unchanged; under the run's lock nothing else writes the
+    ledger, so a missing payload here means the state database was changed behind it."""
+    if outcome.payload is not None:
+        return outcome.payload
+    if dry_run:
+        return {}
+    raise StateError(f"the ledger entry of SKU '{outcome.sku}' changed while this run was "
+                     "reading the feed", hint="another process wrote the state database "
+                     "despite the run's lock; run again")
 
 
 def restore_payload(payload: dict[str, Any]) -> dict[str, Any]:

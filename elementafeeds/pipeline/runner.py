@@ -27,7 +27,7 @@ from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import plan_chunk, with_run_meta
 from elementafeeds.pipeline.progress import ProgressEvent, ProgressSink, no_progress
 from elementafeeds.pipeline.runlog import RunLog
-from elementafeeds.pipeline.worker import ChunkResult, map_chunk
+from elementafeeds.pipeline.worker import ChunkResult, Shipping, map_chunk
 from elementafeeds.pipeline.writer import BatchSender, WriteContext
 from elementafeeds.rules import RuleSet, build_ruleset, update_payload
 from elementafeeds.state.records import Counters, ErrorRecord, RunRow
@@ -201,7 +201,8 @@ class ConnectionRun:
                 plan = plan_chunk(
                     sendable, ledger, remote,
                     update_payload=lambda p, g: update_payload(rules, p, g),
-                    after_days=self.conn.stale.after_days, now=now)
+                    after_days=self.conn.stale.after_days, now=now,
+                    dry_run=self.options.dry_run)
                 touches += plan.unchanged
                 self.counters.unchanged += len(plan.unchanged)
                 if self.options.dry_run or sender is None:
@@ -237,6 +238,9 @@ class ConnectionRun:
         tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir,
                                                  records_per_chunk=self.options.chunk_size)
         window = max(2, self.options.workers * 2)
+        shipping = Shipping(run_key=f"{self.store.path}#{self.run_id}",
+                            payloads=not self.options.dry_run,
+                            state_path=str(self.store.path), connection=self.name)
         pending: list[asyncio.Future[ChunkResult]] = []
         exhausted = False
         try:
@@ -247,7 +251,7 @@ class ConnectionRun:
                         exhausted = True
                         break
                     pending.append(asyncio.wrap_future(
-                        self.executor.submit(map_chunk, task, rules), loop=loop))
+                        self.executor.submit(map_chunk, task, rules, shipping), loop=loop))
                 if not pending:
                     return
                 result = await pending.pop(0)

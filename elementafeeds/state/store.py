@@ -316,3 +316,34 @@ class StateStore:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO feed_validators VALUES (?, ?, ?, ?)",
                          (feed, etag, last_modified, utcnow()))
+
+
+# --- read-only ledger view for pool workers ------------------------------------------------
+
+_READERS: dict[str, sqlite3.Connection] = {}
+
+
+def unchanged_keys(path: Path, connection: str, hashes: dict[str, dict[str, str]]) -> set[str]:
+    """The sku keys among `hashes` whose ledger entry holds these very hashes, with a product
+    id and no stale mark: the records the parent will find unchanged.
+
+    Pool workers ask this so that unchanged records do not ship their payloads back to the
+    parent (pickling them cost more than mapping them). The parent still diffs every record
+    against its own ledger read; this only decides what travels. One read-only connection per
+    worker process and database, kept for the life of the process."""
+    conn = _READERS.get(str(path))
+    if conn is None:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute("PRAGMA query_only = 1")
+        _READERS[str(path)] = conn
+    keys = list(hashes)
+    same: set[str] = set()
+    for start in range(0, len(keys), 900):
+        part = keys[start:start + 900]
+        marks = ",".join("?" * len(part))
+        for key, stored in conn.execute(
+            f"SELECT sku_key, hashes FROM ledger WHERE connection = ? AND sku_key IN ({marks}) "
+            "AND product_id IS NOT NULL AND stale_action IS NULL", (connection, *part)):
+            if json.loads(stored) == hashes[key]:
+                same.add(key)
+    return same

@@ -1,0 +1,55 @@
+"""What pool workers send back: payloads only where the parent may write them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from elementafeeds.config.loader import load_workspace
+from elementafeeds.errors import StateError
+from elementafeeds.feeds import detect_spec, plan_chunks
+from elementafeeds.pipeline.diff import plan_chunk
+from elementafeeds.pipeline.worker import Shipping, map_chunk
+from elementafeeds.rules import build_ruleset
+from elementafeeds.state.records import LedgerEntry
+from tests.pipeline.conftest import ef, write_feed
+
+
+def _map_all(root: Path, shipping: Shipping) -> list:
+    ws = load_workspace(root)
+    rules = build_ruleset(ws, "shop-feed")
+    feed = root / "feeds" / "products.csv"
+    spec = detect_spec(feed, ws.feeds["feed"])
+    outcomes = []
+    for task in plan_chunks(feed, spec, root / "tmp", records_per_chunk=50):
+        outcomes += map_chunk(task, rules, shipping).outcomes
+    return [o for o in outcomes if o.verdict == "send"]
+
+
+def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -> None:
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    write_feed(workspace / "feeds" / "products.csv", 120, price_bump={5, 9})
+    state = load_workspace(workspace).state_path
+    sent = _map_all(workspace, Shipping("k1", payloads=True, state_path=str(state),
+                                        connection="shop-feed"))
+    with_payload = {o.sku for o in sent if o.payload is not None}
+    assert len(sent) == 120 and with_payload == {"t-P00005", "t-P00009"}
+    assert all(o.hashes for o in sent)  # the parent still diffs every record
+
+    dry = _map_all(workspace, Shipping("k2", payloads=False, state_path=None,
+                                       connection="shop-feed"))
+    assert len(dry) == 120 and all(o.payload is None for o in dry)
+
+
+def test_a_missing_payload_is_only_acceptable_in_a_dry_run(workspace: Path) -> None:
+    [outcome] = _map_all(workspace, Shipping("k3", payloads=False, state_path=None,
+                                             connection="shop-feed"))[:1]
+    ledger = {outcome.sku.lower(): LedgerEntry(outcome.sku.lower(), outcome.sku, 7,
+                                               {"core": "old"}, "", None, None)}
+    kwargs = dict(update_payload=lambda p, g: p, after_days=30, now=datetime.now(timezone.utc))
+    plan = plan_chunk([outcome], ledger, {}, dry_run=True, **kwargs)
+    assert [w.counts_as for w in plan.writes] == ["updated"]
+    with pytest.raises(StateError, match="changed while this run"):
+        plan_chunk([outcome], ledger, {}, **kwargs)
