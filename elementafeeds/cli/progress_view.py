@@ -29,8 +29,9 @@ def progress_sink(enabled: bool) -> Iterator[ProgressSink]:
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=common.err_console,
-        transient=False,
+        transient=False, auto_refresh=False,  # no refresh thread: the chunk pool forks after
     )
+    shown = [0.0]
     tasks: dict[str, TaskID] = {}
     started: dict[str, float] = {}
 
@@ -46,6 +47,10 @@ def progress_sink(enabled: bool) -> Iterator[ProgressSink]:
         if event.phase == "finish":
             bars.update(tasks[event.connection], total=1, completed=1,
                         description=f"{common.escape(event.connection)} {event.message}")
+        now = time.monotonic()
+        if now - shown[0] >= 0.1 or event.phase == "finish":
+            shown[0] = now
+            bars.refresh()
 
     with bars:
         yield sink

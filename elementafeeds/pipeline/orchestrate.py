@@ -48,20 +48,19 @@ def select_connections(ws: Workspace, store: StateStore, selection: Selection,
 
 def run_connections(ws: Workspace, selection: Selection, options: RunOptions,
                     parallel: int = 4, progress: ProgressSink = no_progress) -> list[RunReport]:
-    store = StateStore(ws.state_path)
-    try:
+    with ExitStack() as stack:
+        # the pool first: its workers fork before any thread or database connection exists
+        executor = stack.enter_context(make_executor(options.workers))
+        store = StateStore(ws.state_path)
+        stack.callback(store.close)
         names = select_connections(ws, store, selection)
         if not names:
             return []
-        with ExitStack() as stack:
-            sites = stack.enter_context(embedded_sandbox(
-                ws, [ws.connections[n].site for n in names], options.dry_run))
-            executor = stack.enter_context(make_executor(options.workers))
-            factory = destination_factory()
-            return asyncio.run(_run_all(ws, sites, names, store, executor, factory, options,
-                                        parallel, progress))
-    finally:
-        store.close()
+        sites = stack.enter_context(embedded_sandbox(
+            ws, [ws.connections[n].site for n in names], options.dry_run))
+        factory = destination_factory()
+        return asyncio.run(_run_all(ws, sites, names, store, executor, factory, options,
+                                    parallel, progress))
 
 
 async def _run_all(ws: Workspace, sites: dict[str, Site], names: Sequence[str],
