@@ -1,7 +1,10 @@
 """`ef run --dry-run` of a generated Awin-like CSV against a bare `csv.reader` loop.
 
-Prints wall time of both, their ratio, records/s, and the peak RSS of the `ef` process tree
-(parent + pool workers, sampled). Run: python benchmarks/bench_run.py --size-mb 200
+Prints wall time of both, their ratio, records/s, and the peak memory of the `ef` process
+tree (parent + pool workers, sampled every 50 ms): the sum of PSS, which counts a page the
+forked workers share with the parent once, and the sum of RSS, which counts it in every
+process. `--double` runs a feed twice the size too: memory must not grow with the feed.
+Run: python benchmarks/bench_run.py --size-mb 500 --double
 """
 
 from __future__ import annotations
@@ -72,44 +75,58 @@ def bare_csv(path: Path) -> tuple[float, int]:
     return time.perf_counter() - start, n - 1
 
 
-def ef_dry_run(root: Path, workers: int) -> tuple[float, float, str]:
+def ef_dry_run(root: Path, workers: int) -> tuple[float, float, float, str]:
+    """(seconds, peak PSS sum MB, peak RSS sum MB, output tail) of one dry run."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(root), "run",
                              "bench", "--dry-run", "--json", "--force", "--workers",
                              str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={"K": "x", "S": "y", "PATH": "/usr/bin:/bin"})
     parent = psutil.Process(proc.pid)
-    peak = 0
+    peak_pss = peak_rss = 0
     while proc.poll() is None:
         try:
             tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            pss = rss = 0
+            for p in tree:
+                info = p.memory_full_info()
+                pss, rss = pss + info.pss, rss + info.rss
+            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
         except psutil.Error:
             pass
         time.sleep(0.05)
     out, err = proc.communicate()
-    return time.perf_counter() - start, peak / 2**20, out.decode()[-400:] + err.decode()[-400:]
+    return (time.perf_counter() - start, peak_pss / 2**20, peak_rss / 2**20,
+            out.decode()[-400:] + err.decode()[-400:])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mb", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+def measure(size_mb: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "connections").mkdir()
         (root / "connections" / "bench.yaml").write_text(CONNECTION)
-        feed = generate(root / "feed.csv", "csv", args.size_mb)
+        feed = generate(root / "feed.csv", "csv", size_mb)
         bare, rows = bare_csv(feed)
-        ef_time, peak, tail = ef_dry_run(root, args.workers)
+        ef_time, pss, rss, tail = ef_dry_run(root, workers)
         print(f"feed: {feed.stat().st_size / 2**20:.0f} MB, {rows:,} records")
-        print(f"bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s)")
-        print(f"ef run --dry-run --workers {args.workers}: {ef_time:.2f} s "
+        print(f"  bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s)")
+        print(f"  ef run --dry-run --workers {workers}: {ef_time:.2f} s "
               f"({rows / ef_time:,.0f} rows/s), ratio {ef_time / bare:.2f}x")
-        print(f"peak RSS of the ef process tree: {peak:.0f} MB")
+        print(f"  peak memory of the ef process tree: PSS sum {pss:.0f} MB, RSS sum {rss:.0f} MB")
         if '"status": "completed"' not in tail:
             print(tail)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--double", action="store_true",
+                        help="also run a feed twice the size (memory must stay flat)")
+    args = parser.parse_args()
+    measure(args.size_mb, args.workers)
+    if args.double:
+        measure(args.size_mb * 2, args.workers)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ from elementafeeds.rules.engine import (
     Outcome,
     RuleSet,
     build_ruleset,
+    content_hashes,
     process_record,
     process_records,
     update_payload,
 )
 
 __all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "check_workspace",
-           "preview_connection", "process_record", "process_records", "update_payload"]
+           "content_hashes", "preview_connection", "process_record", "process_records", "update_payload"]
 
 
 def __getattr__(name: str):  # keep `import elementafeeds.rules` light for `ef --help`

@@ -39,8 +39,8 @@ from elementafeeds.rules.transforms import TransformError
 if TYPE_CHECKING:
     from elementafeeds.config.loader import Workspace
 
-__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "process_record",
-           "process_records", "update_payload"]
+__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "content_hashes",
+           "process_record", "process_records", "update_payload"]
 
 Verdict = Literal["send", "filtered", "skipped", "failed"]
 
@@ -124,8 +124,10 @@ def build_ruleset(ws: Workspace, connection_name: str) -> RuleSet:
     return build(ws, connection_name)
 
 
-def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int) -> Outcome:
-    """The outcome of one record. Pure; a bad record fails with a reason, it never raises."""
+def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int,
+                   hashed: bool = True) -> Outcome:
+    """The outcome of one record. Pure; a bad record fails with a reason, it never raises.
+    `hashed=False` leaves the hashes to `content_hashes`, for callers that need few."""
     c = rules.__dict__.get("_compiled") or rules.compiled
     sku: str | None = None
     step = "sku"
@@ -148,7 +150,8 @@ def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int) -> Outc
         step = "attributes"
         attributes = c.attributes(record) if c.attributes is not None else []
         payload = c.builder.build(values, sku, [{**t} for t in targets], attributes)
-        return Outcome("send", sku, payload, payload_hashes(c.platform, payload), None, None,
+        return Outcome("send", sku, payload,
+                       payload_hashes(c.platform, payload) if hashed else None, None, None,
                        ordinal)
     except PayloadProblem as exc:
         return Outcome("failed", sku, None, None, exc.reason, exc.code, ordinal)
@@ -171,7 +174,7 @@ def _failing_field(c: Compiled, record: dict[str, Any]) -> str:
 
 
 def process_records(rules: RuleSet, records: Iterable[dict[str, Any]],
-                    first_ordinal: int) -> list[Outcome]:
+                    first_ordinal: int, hashed: bool = True) -> list[Outcome]:
     """Outcomes of a chunk of records (a top-level function, for pool workers).
 
     `records` may be a list or any iterable of records.
@@ -183,11 +186,16 @@ def process_records(rules: RuleSet, records: Iterable[dict[str, Any]],
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [process_record(rules, record, first_ordinal + i)
+        return [process_record(rules, record, first_ordinal + i, hashed)
                 for i, record in enumerate(records)]
     finally:
         if enabled:
             gc.enable()
+
+
+def content_hashes(rules: RuleSet, payload: dict[str, Any]) -> dict[str, str]:
+    """The field-group hashes of a payload `process_record` built with `hashed=False`."""
+    return payload_hashes(rules.platform, payload)
 
 
 def update_payload(rules: RuleSet, payload: dict[str, Any], changed_groups: set[str]) -> dict:

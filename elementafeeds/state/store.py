@@ -323,27 +323,27 @@ class StateStore:
 _READERS: dict[str, sqlite3.Connection] = {}
 
 
-def unchanged_keys(path: Path, connection: str, hashes: dict[str, dict[str, str]]) -> set[str]:
-    """The sku keys among `hashes` whose ledger entry holds these very hashes, with a product
-    id and no stale mark: the records the parent will find unchanged.
+def ledger_hashes(path: Path, connection: str, sku_keys: Iterable[str]
+                  ) -> dict[str, tuple[dict[str, str], bool]]:
+    """{sku key: (hashes, stale)} of the given keys that the ledger holds with a product id.
 
-    Pool workers ask this so that unchanged records do not ship their payloads back to the
-    parent (pickling them cost more than mapping them). The parent still diffs every record
-    against its own ledger read; this only decides what travels. One read-only connection per
-    worker process and database, kept for the life of the process."""
+    For pool workers, which use it to decide what travels back to the parent: no payload
+    for a record the ledger holds unchanged, and in a dry run hashes only where there is
+    something to compare them with. The parent still diffs every record against its own
+    ledger read. One read-only connection per worker process and database, kept for the
+    life of the process."""
     conn = _READERS.get(str(path))
     if conn is None:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute("PRAGMA query_only = 1")
         _READERS[str(path)] = conn
-    keys = list(hashes)
-    same: set[str] = set()
+    keys = list(sku_keys)
+    found: dict[str, tuple[dict[str, str], bool]] = {}
     for start in range(0, len(keys), 900):
         part = keys[start:start + 900]
         marks = ",".join("?" * len(part))
-        for key, stored in conn.execute(
-            f"SELECT sku_key, hashes FROM ledger WHERE connection = ? AND sku_key IN ({marks}) "
-            "AND product_id IS NOT NULL AND stale_action IS NULL", (connection, *part)):
-            if json.loads(stored) == hashes[key]:
-                same.add(key)
-    return same
+        for key, stored, stale in conn.execute(
+            f"SELECT sku_key, hashes, stale_action FROM ledger WHERE connection = ? AND sku_key "
+            f"IN ({marks}) AND product_id IS NOT NULL", (connection, *part)):
+            found[key] = (json.loads(stored), stale is not None)
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,9 +39,19 @@ def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -
     assert len(sent) == 120 and with_payload == {"t-P00005", "t-P00009"}
     assert all(o.hashes for o in sent)  # the parent still diffs every record
 
-    dry = _map_all(workspace, Shipping("k2", payloads=False, state_path=None,
+
+def test_a_dry_run_ships_no_payloads_and_hashes_only_known_products(workspace: Path) -> None:
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    write_feed(workspace / "feeds" / "products.csv", 130)
+    state = load_workspace(workspace).state_path
+    dry = _map_all(workspace, Shipping("k2", payloads=False, state_path=str(state),
                                        connection="shop-feed"))
-    assert len(dry) == 120 and all(o.payload is None for o in dry)
+    assert len(dry) == 130 and all(o.payload is None for o in dry)
+    hashed = {o.sku for o in dry if o.hashes}
+    assert len(hashed) == 120 and "t-P00125" not in hashed
+    result = ef(workspace, "run", "shop-feed", "--dry-run", "--json")
+    run = json.loads(result.stdout)["runs"][0]
+    assert (run["created"], run["unchanged"], run["updated"]) == (10, 120, 0)
 
 
 def test_a_missing_payload_is_only_acceptable_in_a_dry_run(workspace: Path) -> None:
