@@ -13,6 +13,7 @@ that already runs threads (tests, embedding) gets workers from a forkserver inst
 from __future__ import annotations
 
 import ctypes
+import gc
 import ctypes.util
 import multiprocessing
 import threading
@@ -64,6 +65,7 @@ def make_executor(workers: int) -> Executor:
     if workers <= 1:
         return InlineExecutor()
     if threading.active_count() == 1:
+        gc.freeze()  # the collector of a worker then never writes to (and copies) shared pages
         executor = ProcessPoolExecutor(max_workers=workers,
                                        mp_context=multiprocessing.get_context("fork"))
         # With fork, the first submit forks every worker before the pool starts its own thread.
