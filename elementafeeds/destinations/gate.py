@@ -4,7 +4,8 @@ One `SiteGate` per site per process, shared by every connection (and every desti
 object) that writes to that site, so `limits.concurrency` is the site's limit, not each
 connection's. Every HTTP request to the site passes through `gate.slot()`.
 
-Concurrency ("window") adapts within `limits.concurrency`, like TCP congestion control: it
+Concurrency ("window") adapts between `limits.min_concurrency` (default 1; equal to the
+maximum pins the window) and `limits.concurrency`, like TCP congestion control: it
 grows while the window is in use and the site's latency holds (doubling until the first sign
 of congestion, then +1 per window's worth of answers), shrinks ×0.8 when smoothed latency
 climbs past `latency_tolerance` × its baseline (requests are queueing in PHP workers) and
@@ -13,8 +14,8 @@ request started after the last decrease can decrease it again.
 
 The breaker opens after `breaker_threshold` consecutive retriable failures; writes then wait.
 After a cooldown one probe (a cheap GET registered by the destination, or else the next
-request itself) decides: success closes the breaker and the window restarts from 1; failure
-doubles the cooldown. After `probe_budget` failed probes every waiting and future request
+request itself) decides: success closes the breaker and the window restarts from its floor;
+failure doubles the cooldown. After `probe_budget` failed probes every waiting and future request
 raises `CircuitOpenError` (a RetriableSiteError), so the run ends partial rather than hanging.
 A Retry-After answer pauses the whole site, not only the request that got it.
 """
@@ -98,12 +99,14 @@ class SiteGate:
     """Admission control for one site. Single event loop; not thread-safe by design."""
 
     def __init__(self, name: str, limit: int, settings: GateSettings | None = None,
-                 *, clock: Callable[[], float] = time.monotonic) -> None:
+                 *, floor: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.limit = max(1, limit)
+        self.floor = min(self.limit, max(1, floor))
+        """The window never shrinks below this (`limits.min_concurrency`)."""
         self.settings = s = settings or GateSettings()
         self._clock = clock
-        self._cwnd = float(min(self.limit, max(1, s.initial_window)))
+        self._cwnd = float(min(self.limit, max(self.floor, s.initial_window)))
         self._ssthresh = float(self.limit)
         self._in_flight = 0
         self._last_decrease = -math.inf
@@ -122,7 +125,8 @@ class SiteGate:
 
     @classmethod
     def from_site(cls, site: Site, settings: GateSettings | None = None) -> SiteGate:
-        return cls(site.name, site.limits.concurrency, settings)
+        return cls(site.name, site.limits.concurrency, settings,
+                   floor=site.limits.min_concurrency)
 
     def __repr__(self) -> str:
         return (f"SiteGate({self.name!r}, window={self.window}/{self.limit}, "
@@ -130,7 +134,7 @@ class SiteGate:
 
     @property
     def window(self) -> int:
-        return max(1, min(self.limit, int(self._cwnd)))
+        return max(self.floor, min(self.limit, int(self._cwnd)))
 
     @property
     def in_flight(self) -> int:
@@ -281,7 +285,7 @@ class SiteGate:
             self.stats.opened += 1
 
     def _decrease(self, factor: float) -> None:
-        self._cwnd = max(1.0, self._cwnd * factor)
+        self._cwnd = max(float(self.floor), self._cwnd * factor)
         self._ssthresh = self._cwnd
         self._last_decrease = self._clock()
         self.stats.decreases += 1
@@ -289,7 +293,8 @@ class SiteGate:
     def _close(self) -> None:
         if self.state != "closed":
             self.state = "closed"
-            self._cwnd, self._ssthresh = 1.0, max(1.0, self._ssthresh)
+            self._cwnd = float(self.floor)
+            self._ssthresh = max(float(self.floor), self._ssthresh)
             self._last_decrease = self._clock()
         self._failures, self._failed_probes = 0, 0
         self._cooldown = self.settings.breaker_cooldown_s

@@ -104,21 +104,24 @@ class RestClient:
 
     async def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                    json: Any = None, kind: str = "read", size: int = 1,
-                   gated: bool = True) -> tuple[Any, httpx.Headers]:
-        """One attempt, no retry: (parsed body, headers) or a classified SiteError."""
+                   gated: bool = True, content: bytes | None = None,
+                   headers: Mapping[str, str] | None = None) -> tuple[Any, httpx.Headers]:
+        """One attempt, no retry: (parsed body, headers) or a classified SiteError.
+        `content` with `headers` sends a raw body (a media upload) instead of `json`."""
         what = self.describe(method, path)
+        body = {"json": json, "content": content, "headers": headers}
         if not gated:
-            return await self._send(method, path, params, json, what)
+            return await self._send(method, path, params, body, what)
         async with self.gate.slot(kind, size):
-            return await self._send(method, path, params, json, what)
+            return await self._send(method, path, params, body, what)
 
     async def _send(self, method: str, path: str, params: Mapping[str, Any] | None,
-                    json: Any, what: str) -> tuple[Any, httpx.Headers]:
+                    body: dict[str, Any], what: str) -> tuple[Any, httpx.Headers]:
         # An overall deadline as well: a server trickling bytes never trips a read timeout.
         deadline = self.site.limits.timeout_s * 2 + 5
         try:
             async with asyncio.timeout(deadline):
-                response = await self.http.request(method, path, params=params, json=json)
+                response = await self.http.request(method, path, params=params, **body)
         except TimeoutError:
             raise AmbiguousSiteError(
                 f"site {self.site.name}: {what} exceeded its {deadline:.0f}s deadline",

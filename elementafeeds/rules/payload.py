@@ -169,6 +169,7 @@ class PayloadBuilder:
         self.has_type = "type" in mapped
         self.has_featured = "featured" in mapped
         self.has_tags = "tags" in mapped
+        self.has_featured_url = "featured_media_url" in mapped
         self.has_stock = any(k in mapped for k in STOCK_FIELDS)
 
     def build(self, values: dict[str, Any], sku: str, categories: list[dict[str, Any]],
@@ -281,9 +282,9 @@ class PayloadBuilder:
         # every configured key, an empty one as None: null deletes the key on the site, so an
         # update converges when a feed stops sending a value
         payload["meta"] = {key: _text(get(field)) or None for field, key in self.meta_keys}
-        images = _urls(get("featured_media_url"))
-        if images:
-            payload["featured_media_url"] = images[0]
+        if self.has_featured_url:  # None when the feed stops sending one: the update clears it
+            images = _urls(get("featured_media_url"))
+            payload["featured_media_url"] = images[0] if images else None
         return payload
 
 

@@ -12,6 +12,9 @@ No authentication, but only from loopback. Paths and JSON shapes:
     GET    /__admin/products[?status=&sku=] every product, trash included (REST shape)
     GET    /__admin/posts[?type=hotels]     every post of a REST base, trash included
     GET    /__admin/terms?taxonomy=T        every term of a taxonomy
+    GET    /__admin/media                   every attachment (REST shape of /wp/v2/media)
+    GET    /__admin/images/NAME[?status=&type=&size=]
+                                            a stand-in image host (`image_host`)
     GET    /__admin/config, PATCH /__admin/config
     POST   /__admin/reset                   wipe data, counters, nonces and faults
                                             ({"keep_faults": true} keeps the faults)
@@ -32,9 +35,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from elementafeeds.sandbox import products, terms, wc_terms_api, wp_posts
+from elementafeeds.sandbox import products, terms, wc_terms_api, wp_media, wp_posts
 from elementafeeds.sandbox.auth import ANONYMOUS, Identity
 from elementafeeds.sandbox.faults import FaultPlan, RequestLog
+from elementafeeds.sandbox.image_host import image_route
 from elementafeeds.sandbox.rest import ApiRequest, RestError, Services
 from elementafeeds.sandbox.store import Query
 
@@ -103,6 +107,9 @@ def admin_routes(services: Services, plan: FaultPlan, log: RequestLog) -> list[R
         counts = services.store.term_counts([t["id"] for t in found])
         return [{**t, "count": counts.get(t["id"], 0)} for t in found]
 
+    def all_media(request: Request) -> Any:
+        return [wp_media.media_view(api(request), m) for m in services.store.list_media()]
+
     def config(request: Request) -> Any:
         if request.method == "PATCH":
             services.config.update(request.state.json)
@@ -160,10 +167,12 @@ def admin_routes(services: Services, plan: FaultPlan, log: RequestLog) -> list[R
         ("/products", all_products, ["GET"]),
         ("/posts", all_posts, ["GET"]),
         ("/terms", all_terms, ["GET"]),
+        ("/media", all_media, ["GET"]),
         ("/config", config, ["GET", "PATCH"]),
         ("/reset", reset, ["POST"]),
         ("/seed/categories", seed_categories, ["POST"]),
         ("/seed/attributes", seed_attributes, ["POST"]),
         ("/seed/products", seed_products, ["POST"]),
     ]
-    return [Route(f"/__admin{path}", guard(fn), methods=methods) for path, fn, methods in routes]
+    return [*(Route(f"/__admin{path}", guard(fn), methods=methods)
+              for path, fn, methods in routes), image_route()]

@@ -39,6 +39,8 @@ class WPUser:
     email: str = ""
     read_only: bool = False
     user_id: int = 1
+    upload_files: bool = True
+    """False: the user may write posts but not upload media (a Contributor's rights)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class SandboxConfig:
     meta_keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_META))
     unreachable_image_hosts: set[str] = field(default_factory=set)
     batch_v1: bool = True
+    media_uploads: bool = True
+    """False: `/wp/v2/media` is not routed (404 `rest_no_route`), as behind a plugin hiding it."""
     unstable_date_order: bool = True
     """Products listed by date tie-break randomly within a second, as a real store was seen to."""
     home_url: str | None = None
@@ -144,7 +148,7 @@ class SandboxConfig:
                     raise ValueError(f"key_permissions must be one of {KEY_PERMISSIONS}")
                 self.key_permissions = value
             elif name in {"consumer_key", "consumer_secret", "lenient_auth", "batch_v1",
-                          "unstable_date_order", "home_url", "site_name"}:
+                          "media_uploads", "unstable_date_order", "home_url", "site_name"}:
                 setattr(self, name, value)
             else:
                 raise ValueError(f"unknown config field {name!r}")

@@ -181,7 +181,9 @@ def parse_fault_option(text: str) -> tuple[str, dict[str, Any]]:
 
 
 class RequestLog:
-    """Requests seen by route (numeric path segments as `{id}`) and method; faults fired."""
+    """Requests seen by route (numeric path segments as `{id}`) and method; faults fired; and
+    for batch endpoints, how many items each answered batch carried (`batch_items`: {route:
+    {items: requests}}), so a benchmark can tell full batches from partial ones."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -192,11 +194,16 @@ class RequestLog:
             self.total = 0
             self.by_route: dict[str, Counter[str]] = defaultdict(Counter)
             self.faults: Counter[str] = Counter()
+            self.batch_items: dict[str, Counter[int]] = defaultdict(Counter)
 
     def record(self, method: str, path: str) -> None:
         with self._lock:
             self.total += 1
             self.by_route[re.sub(r"/\d+(?=/|$)", "/{id}", path)][method] += 1
+
+    def batch(self, path: str, items: int) -> None:
+        with self._lock:
+            self.batch_items[path][items] += 1
 
     def fired(self, name: str) -> None:
         with self._lock:
@@ -206,7 +213,9 @@ class RequestLog:
         with self._lock:
             return {"total": self.total,
                     "by_route": {route: dict(c) for route, c in sorted(self.by_route.items())},
-                    "faults": dict(self.faults)}
+                    "faults": dict(self.faults),
+                    "batch_items": {route: {str(n): k for n, k in sorted(c.items())}
+                                    for route, c in sorted(self.batch_items.items())}}
 
 
 class FaultLayer:

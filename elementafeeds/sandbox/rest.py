@@ -97,6 +97,8 @@ class ApiRequest:
     headers: dict[str, str] = field(default_factory=dict)
     path_params: dict[str, str] = field(default_factory=dict)
     item_delay: float = 0.0
+    raw: bytes = b""
+    """The request body as sent (a media upload is raw bytes, not JSON)."""
 
     @property
     def store(self) -> Store:

@@ -76,7 +76,7 @@ def handle(services: Services, method: str, route: str, path: str,
                                               http_method)
         query = [(k, v) for k, v in query if k != "rest_route"]
         body: Any = {}
-        if raw.strip():
+        if raw.strip() and not _raw_upload(headers):
             if "application/x-www-form-urlencoded" in headers.get("content-type", ""):
                 body = php_params(parse_qsl(raw.decode("utf-8", "replace")))
             else:
@@ -88,10 +88,17 @@ def handle(services: Services, method: str, route: str, path: str,
                                     json_error_code=4,
                                     json_error_message="Syntax error") from None
         req = ApiRequest(method, route, php_params(query), body, services, identity, site_url,
-                         headers, {}, item_delay)
+                         headers, {}, item_delay, raw)
         return dispatch(req)
     except RestError as exc:
         return error_response(exc)
+
+
+def _raw_upload(headers: dict[str, str]) -> bool:
+    """A file sent as the body (`POST /wp/v2/media`), which WordPress does not parse."""
+    kind = headers.get("content-type", "").lower()
+    return "content-disposition" in headers or kind.startswith(
+        ("image/", "audio/", "video/", "application/octet-stream"))
 
 
 def create_app(services: Services, plan: FaultPlan, log: RequestLog) -> ASGIApp:
@@ -116,11 +123,26 @@ def create_app(services: Services, plan: FaultPlan, log: RequestLog) -> ASGIApp:
         result = await run_in_threadpool(handle, services, method, route.rstrip("/") or "",
                                          path, query, headers, raw, site_url, delay,
                                          request.method)
+        items = _batch_items(route, result)
+        if items is not None:
+            log.batch(path, items)
         return _response(result)
 
     routes = [*admin_routes(services, plan, log),
               Route("/{path:path}", api, methods=API_METHODS)]
     return FaultLayer(Starlette(routes=routes), plan, log, services.stopping)
+
+
+def _batch_items(route: str, result: ApiResponse) -> int | None:
+    """Items a batch request carried, counted from its answer (None: not a batch answer)."""
+    data = result.data
+    if not isinstance(data, dict) or result.status not in (200, 207):
+        return None
+    if route.rstrip("/").endswith("/batch"):  # WooCommerce: {"create": [...], "update": ...}
+        return sum(len(data.get(k) or []) for k in ("create", "update", "delete"))
+    if route.rstrip("/") == "/batch/v1" and isinstance(data.get("responses"), list):
+        return len(data["responses"])
+    return None
 
 
 def _response(result: ApiResponse) -> Response:

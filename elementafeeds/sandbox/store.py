@@ -321,6 +321,13 @@ class Store:
         doc = self._one("SELECT doc FROM media WHERE id = ?", media_id)
         return None if doc is None else json.loads(doc)
 
+    def media_path_taken(self, path: str) -> bool:
+        return self._one("SELECT 1 FROM media WHERE json_extract(doc, '$.path') = ?",
+                         path) is not None
+
+    def list_media(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._all("SELECT doc FROM media ORDER BY id")]
+
     # --- posts ----------------------------------------------------------------------------
     def save_post(self, doc: dict[str, Any]) -> None:
         self._exec("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?,?,?)",

@@ -8,8 +8,9 @@ Fixtures
                      every server made is stopped after the test
 
 Every fixture yields a `SandboxHandle`: `.url`, `.key`, `.secret`, `.wp_user`,
-`.wp_password`, `.wc_url(path)`, `.wp_url(path)` and the admin helpers below. Readiness is an
-event set once uvicorn listens; there is no sleep anywhere.
+`.wp_password`, `.wc_url(path)`, `.wp_url(path)`, `.image_url(name)` (a stand-in image host on
+the same loopback address, so no test reaches the internet) and the admin helpers below.
+Readiness is an event set once uvicorn listens; there is no sleep anywhere.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ class SandboxHandle:
 
     def posts(self, rest_base: str = "posts") -> list[dict]:
         return self.admin("GET", "/posts", params={"type": rest_base})
+
+    def media(self) -> list[dict]:
+        """Every attachment, in the REST shape of `/wp/v2/media`."""
+        return self.admin("GET", "/media")
+
+    def image_url(self, name: str, **params: Any) -> str:
+        """A URL of the sandbox's stand-in image host (`status=404`, `type=`, `size=`)."""
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"{self.url}/__admin/images/{name}" + (f"?{query}" if query else "")
 
     def terms(self, taxonomy: str = "product_cat") -> list[dict]:
         return self.admin("GET", "/terms", params={"taxonomy": taxonomy})

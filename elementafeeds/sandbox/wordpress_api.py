@@ -1,5 +1,5 @@
-"""The WordPress routes: `/` (site index), `/wp/v2/{posts,<cpt>,categories,tags,types,users/me}`
-and `/batch/v1` (wc-api.md §9, §12).
+"""The WordPress routes: `/` (site index), `/wp/v2/{posts,<cpt>,categories,tags,types,users/me}`,
+`/wp/v2/media` (raw uploads, `wp_media`) and `/batch/v1` (wc-api.md §9, §12).
 
 Custom post types are looked up in the live config on every request, so `PATCH /__admin/config`
 can add one while the server runs; an unknown REST base (or the singular type name) is 404
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from elementafeeds.sandbox import terms, wp_posts
+from elementafeeds.sandbox import terms, wp_media, wp_posts
 from elementafeeds.sandbox.auth import php_params
 from elementafeeds.sandbox.config import WP_VERSION, PostType
 from elementafeeds.sandbox.params import paging_headers, to_bool
@@ -54,6 +54,8 @@ def register(router: Router) -> None:
     router.add("GET", "/wp/v2/users/me", current_user)
     _term_routes(router, "/wp/v2/categories", CATEGORY)
     _term_routes(router, "/wp/v2/tags", POST_TAG)
+    router.add("POST", "/wp/v2/media", wp_media.create_media)  # before the post-type routes
+    router.add("GET", r"/wp/v2/media/(?P<id>\d+)", wp_media.get_media)
     posts, one = r"/wp/v2/(?P<base>[\w-]+)", r"/wp/v2/(?P<base>[\w-]+)/(?P<id>\d+)"
     router.add("GET", posts, list_posts)
     router.add("POST", posts, create_post, validate=_validate, batch_v1=True)
@@ -262,6 +264,9 @@ def site_index(req: ApiRequest) -> ApiResponse:
         entry["namespace"] = "/".join(entry["namespace"])
     if not req.config.batch_v1:
         routes.pop("/batch/v1", None)
+    if not req.config.media_uploads:
+        for pattern in [r for r in routes if r.startswith("/wp/v2/media")]:
+            routes.pop(pattern)
     return ApiResponse(200, {
         "name": req.config.site_name, "description": "A local WooCommerce and WordPress sandbox",
         "url": req.site_url, "home": req.site_url, "gmt_offset": 0, "timezone_string": "UTC",

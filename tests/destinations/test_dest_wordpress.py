@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from elementafeeds.config.models import Site
 from elementafeeds.destinations.base import WriteOp
 from elementafeeds.destinations.registry import destination_class
 from elementafeeds.destinations.wordpress import WordPressDestination
+from elementafeeds.destinations.wordpress.media import MAX_IMAGE_BYTES
 from elementafeeds.errors import SiteError
 from elementafeeds.sandbox.testing import SandboxHandle
 
@@ -50,12 +52,13 @@ class Recorder(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def dest(sb: SandboxHandle, **kw: Any) -> WordPressDestination:
+def dest(sb: SandboxHandle, limits: dict[str, Any] | None = None,
+         **kw: Any) -> WordPressDestination:
     site = Site.model_validate({
         "kind": "site", "name": "blog", "url": sb.url, "platform": "wordpress",
         "credentials": {"username": "${" + USER_ENV + "}",
                         "application_password": "${" + PASS_ENV + "}"},
-        "limits": {"batch_size": 10, "concurrency": 4, "timeout_s": 5},
+        "limits": {"batch_size": 10, "concurrency": 4, "timeout_s": 5, **(limits or {})},
     })
     return WordPressDestination(site, make_gate(site), retry=FAST, **kw)
 
@@ -145,13 +148,83 @@ def test_unregistered_meta_is_reported_as_a_warning(wp: SandboxHandle) -> None:
     assert any("hotel_city" in w for w in result.warnings), result
 
 
-def test_featured_image_url_is_reported_not_lost(wp: SandboxHandle) -> None:
+def _write(sb: SandboxHandle, ops: list[WriteOp], **kw: Any) -> list:
     async def main() -> list:
-        async with dest(wp) as d:
-            return await d.write([post(1, featured_media_url="http://img.invalid/a.jpg")])
+        async with dest(sb, **kw) as d:
+            return await d.write(ops)
 
-    [result] = run(main())
-    assert result.status == "created" and any("featured" in w for w in result.warnings)
+    return run(main())
+
+
+def _media_posts(sb: SandboxHandle) -> int:
+    return sb.request_counts()["by_route"].get("/wp-json/wp/v2/media", {}).get("POST", 0)
+
+
+def test_featured_image_is_uploaded_once_per_url_and_set(wp: SandboxHandle) -> None:
+    """The client downloads the image (the host refuses requests carrying credentials),
+    uploads it to /wp/v2/media and sets featured_media; a URL shared by posts goes once."""
+    shared, own = wp.image_url("Beach View.jpg"), wp.image_url("pool.png")
+    results = _write(wp, [post(1, featured_media_url=shared), post(2, featured_media_url=shared),
+                          post(3, featured_media_url=own)])
+    assert [r.status for r in results] == ["created"] * 3 and not any(r.warnings
+                                                                       for r in results)
+    media = {m["id"]: m for m in wp.media()}
+    assert len(media) == 2 and _media_posts(wp) == 2
+    featured = {p["meta"]["_ef_sku"]: p["featured_media"] for p in wp.posts()}
+    assert featured["H-1"] == featured["H-2"] != featured["H-3"]
+    assert media[featured["H-1"]]["source_url"].endswith("/Beach-View.jpg")
+    assert (media[featured["H-3"]]["mime_type"], media[featured["H-3"]]["media_type"]) == (
+        "image/png", "image")
+
+
+@pytest.mark.parametrize("refusal", ["no_upload_files", "route_hidden"])
+def test_a_site_refusing_uploads_gets_the_post_without_image_and_a_warning(
+        wp: SandboxHandle, refusal: str) -> None:
+    if refusal == "no_upload_files":  # a Contributor: may write posts, not upload files
+        wp.configure(wp_users=[{"username": wp.wp_user, "password": wp.wp_password,
+                                "upload_files": False}])
+    else:
+        wp.configure(media_uploads=False)
+    urls = [wp.image_url("a.jpg"), wp.image_url("b.jpg")]
+    results = _write(wp, [post(1, featured_media_url=urls[0]),
+                          post(2, featured_media_url=urls[1])])
+    assert [r.status for r in results] == ["created"] * 2
+    for result, url in zip(results, urls, strict=True):
+        assert any(url in w and "refuses media uploads" in w for w in result.warnings), result
+    assert [p["featured_media"] for p in wp.posts()] == [0, 0] and wp.media() == []
+    assert _media_posts(wp) == 1  # refused once: not asked again in this run
+
+
+@pytest.mark.parametrize("variant, reason", [
+    ("status=404", "answered 404"),
+    ("type=text/html", "not an image"),
+    (f"size={MAX_IMAGE_BYTES + 1}", "larger than"),
+    ("port 1", "ConnectError"),
+    ("ftp", "not an http(s) URL"),
+])
+def test_an_image_that_cannot_be_downloaded_leaves_the_post_without_it(
+        wp: SandboxHandle, variant: str, reason: str) -> None:
+    if variant == "port 1":
+        url = "http://127.0.0.1:1/nothing-listens-here.jpg"
+    elif variant == "ftp":
+        url = wp.image_url("a.jpg").replace("http://", "ftp://")
+    else:
+        key, value = variant.split("=")
+        url = wp.image_url("a.jpg", **{key: value})
+    [result] = _write(wp, [post(1, featured_media_url=url)])
+    assert result.status == "created", result
+    assert any(url in w and reason in w for w in result.warnings), result.warnings
+    assert [p["featured_media"] for p in wp.posts()] == [0] and _media_posts(wp) == 0
+
+
+def test_an_update_sets_a_new_featured_image(wp: SandboxHandle) -> None:
+    [created] = _write(wp, [post(1)])
+    url = wp.image_url("new.webp")
+    [updated] = _write(wp, [WriteOp("update", "H-1", {"featured_media_url": url},
+                                    created.product_id)])
+    assert updated.status == "updated" and not updated.warnings
+    [only] = wp.posts()
+    assert only["featured_media"] == wp.media()[0]["id"]
 
 
 def test_invalid_meta_type_create_finds_the_post_it_left_behind(wp: SandboxHandle) -> None:
@@ -283,3 +356,38 @@ def test_a_create_applied_but_answered_504_is_not_duplicated(wp: SandboxHandle,
     assert [r.status for r in results] == ["created"] * 3, results
     assert len(wp.posts()) == 3
     assert len({r.product_id for r in results}) == 3
+
+
+@pytest.mark.parametrize("fault", [
+    {"gateway_timeout_after": {"rate": 1}},
+    {"hang_after_apply": {"rate": 1, "seconds": 1.0}},
+], ids=lambda f: next(iter(f)))
+def test_a_batch_that_keeps_losing_answers_is_split_in_halves(wp: SandboxHandle,
+                                                               fault: dict[str, Any]) -> None:
+    """/batch/v1 applies every request and loses every answer: creates are verified by
+    `_ef_sku` (each post exactly once), updates keep going and the batch is split in halves
+    down to single posts, which take the post route."""
+    first = _write(wp, [post(n) for n in range(6)])
+    ids = {r.sku: r.product_id for r in first}
+    ops = []
+    for n in range(6):  # an update of an existing post, then a new post, alternating
+        ops.append(WriteOp("update", f"H-{n}", {"title": f"Renamed {n}"}, ids[f"H-{n}"]))
+        ops.append(post(10 + n))
+    wp.set_faults({name: {**spec, "methods": ["POST"], "routes": ["*/batch/v1"]}
+                   for name, spec in fault.items()})
+    rec = Recorder()
+    try:
+        results = _write(wp, ops, transport=rec, limits={"timeout_s": 0.3})
+        fired = wp.request_counts()["faults"]
+    finally:
+        wp.set_faults({}, seed=0)
+    assert [r.status for r in results] == ["updated", "created"] * 6, results
+    assert fired.get(next(iter(fault)), 0) >= 4
+    assert rec.batches[:2] == [12, 6]  # all, then the updates (the creates were found)
+    assert sorted(set(rec.batches)) == [2, 3, 6, 12]  # halves of halves; singles go alone
+    assert len([w for w in rec.writes if "/wp/v2/posts/" in w]) == 6  # singles: post route
+    skus = Counter(p["meta"]["_ef_sku"] for p in wp.posts())
+    assert set(skus) == {f"H-{n}" for n in (*range(6), *range(10, 16))}
+    assert max(skus.values()) == 1, skus
+    assert {p["title"]["raw"] for p in wp.posts() if p["id"] in ids.values()} == {
+        f"Renamed {n}" for n in range(6)}

@@ -69,3 +69,46 @@ def test_posts_are_created_once_updated_and_drafted(wp_workspace: Path, sandbox)
     assert verdict["applied"] == 1, verdict
     drafted = [p for p in sandbox.posts("posts") if p.get("status") == "draft"]
     assert [p["meta"]["_ef_sku"] for p in drafted] == ["wp-P00003"]
+
+
+def _image_feed(path: Path, images: list[str]) -> None:
+    rows = ["merchant_product_id,product_name,search_price,image"]
+    rows += [f"P{i:05d},Hotelli {i},{100 + i},{url}" for i, url in enumerate(images)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _uploads(sandbox) -> int:
+    return sandbox.request_counts()["by_route"].get("/wp-json/wp/v2/media", {}).get("POST", 0)
+
+
+def test_featured_images_are_uploaded_once_and_a_dead_one_is_a_warning(
+        wp_workspace: Path, sandbox) -> None:
+    conn = wp_workspace / "connections" / "wp.yaml"
+    conn.write_text(conn.read_text().replace(
+        'content: "Hinta {search_price}"',
+        'content: "Hinta {search_price}"\n  featured_media_url: "{image}"'))
+    shared, dead = sandbox.image_url("hotel.jpg"), sandbox.image_url("gone.jpg", status=404)
+    feed = wp_workspace / "feeds" / "deals.csv"
+    _image_feed(feed, [shared, shared, shared, dead])
+    first = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json").stdout)["runs"][0]
+    assert first["created"] == 4 and first["failed"] == 0, first
+    featured = {p["meta"]["_ef_sku"]: p["featured_media"] for p in sandbox.posts("posts")}
+    [media] = sandbox.media()
+    assert featured == {"wp-P00000": media["id"], "wp-P00001": media["id"],
+                        "wp-P00002": media["id"], "wp-P00003": 0}
+    errors = json.loads(ef(wp_workspace, "errors", str(first["id"]), "--json").stdout)["errors"]
+    images = [e for e in errors if "featured image" in e["message"]]
+    assert [(e["sku"], e["code"]) for e in images] == [("wp-P00003", "warning")], errors
+    assert dead in images[0]["message"]
+    again = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json", "--force")
+                       .stdout)["runs"][0]
+    assert again["unchanged"] == 4 and _uploads(sandbox) == 1  # no image sent again
+    _image_feed(feed, [shared, shared, sandbox.image_url("new.png"), dead])
+    changed = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json").stdout)["runs"][0]
+    assert changed["updated"] == 1 and changed["unchanged"] == 3, changed
+    assert _uploads(sandbox) == 2 and len(sandbox.media()) == 2
+    _image_feed(feed, [shared, "", sandbox.image_url("new.png"), dead])
+    removed = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json").stdout)["runs"][0]
+    assert removed["updated"] == 1 and _uploads(sandbox) == 2, removed
+    featured = {p["meta"]["_ef_sku"]: p["featured_media"] for p in sandbox.posts("posts")}
+    assert featured["wp-P00001"] == 0 and featured["wp-P00000"] == media["id"]

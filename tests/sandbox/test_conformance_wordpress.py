@@ -1,7 +1,8 @@
 """Conformance of the sandbox with ../shared/wc-api.md, over HTTP — the WordPress side
 (§7, §9, §12). What is left out is listed in `test_conformance.py`'s docstring, plus:
-`/wp/v2/media` uploads, pages, authors other than the caller, `rest_cannot_publish` and the
-other per-capability distinctions (a user is an administrator or read-only), sticky-post
+multipart media uploads (raw uploads are in), pages, authors other than the caller,
+`rest_cannot_publish` and the other per-capability distinctions (a user is an administrator
+or read-only, and may lack `upload_files`), sticky-post
 ordering, the `view`/`embed` contexts beyond hiding `raw`, and the production rule that
 application passwords need https (the sandbox is an environment of type `local`).
 """
@@ -199,3 +200,87 @@ def test_site_index_types_and_current_user(wp: httpx.Client, anon: httpx.Client)
     assert "posts" in {t["rest_base"] for t in anon.get("/wp/v2/types").json().values()}
     assert wp.get("/wp/v2/users/me").json()["slug"] == "sandbox"
     assert error_of(anon.get("/wp/v2/users/me")) == (401, "rest_not_logged_in")
+
+
+def upload(client: httpx.Client, data: bytes = b"\xff\xd8\xff\xe0 jpeg", name: str = "a.jpg",
+           **headers: str) -> httpx.Response:
+    sent = {"Content-Type": "image/jpeg",
+            "Content-Disposition": f'attachment; filename="{name}"', **headers}
+    return client.post("/wp/v2/media", content=data, headers={k: v for k, v in sent.items()
+                                                               if v})
+
+
+def test_media_raw_upload(wp: httpx.Client, site: SandboxHandle) -> None:
+    """WP-Attachments: a raw body with Content-Disposition is 201 + Location with id,
+    source_url, media_type and mime_type; a taken file name gets -1; GET reads it back."""
+    r = upload(wp, name="Beach.jpg")
+    assert r.status_code == 201 and r.headers["Location"].endswith(f"/media/{r.json()['id']}")
+    body = r.json()
+    assert (body["media_type"], body["mime_type"], body["type"]) == (
+        "image", "image/jpeg", "attachment")
+    assert body["source_url"].startswith(site.url) and body["source_url"].endswith("/Beach.jpg")
+    again = upload(wp, name="Beach.jpg").json()
+    assert again["source_url"].endswith("/Beach-1.jpg") and again["id"] != body["id"]
+    assert wp.get(f"/wp/v2/media/{body['id']}").json()["source_url"] == body["source_url"]
+    assert error_of(wp.get("/wp/v2/media/999999")) == (404, "rest_post_invalid_id")
+    assert [m["id"] for m in site.media()] == [body["id"], again["id"]]
+
+
+def test_media_upload_errors(wp: httpx.Client, site: SandboxHandle) -> None:
+    """upload_from_data: empty body, no Content-Type/Content-Disposition, no file name, a file
+    type WordPress refuses (500, as wp_handle_sideload reports it); media is not batchable."""
+    assert error_of(upload(wp, data=b"")) == (400, "rest_upload_no_data")
+    assert error_of(upload(wp, **{"Content-Type": "", "Content-Disposition": "attachment"})
+                    ) == (400, "rest_upload_no_content_type")
+    assert error_of(upload(wp, **{"Content-Disposition": ""})) == (
+        400, "rest_upload_no_content_disposition")
+    assert error_of(upload(wp, **{"Content-Disposition": "attachment"})) == (
+        400, "rest_upload_invalid_disposition")
+    assert error_of(upload(wp, name="shell.php")) == (500, "rest_upload_sideload_error")
+    batch = wp.post("/batch/v1", json={"requests": [
+        {"method": "POST", "path": "/wp/v2/media", "body": {}}]}).json()
+    assert batch["responses"][0]["body"]["code"] == "rest_batch_not_allowed"
+    assert site.media() == []
+
+
+def test_media_upload_needs_upload_files(site: SandboxHandle, anon: httpx.Client) -> None:
+    """The attachment type's create_posts cap is upload_files: 401 logged out, 403 for a
+    read-only user or one without upload_files (who may still write posts); a site that
+    hides the route answers rest_no_route."""
+    assert error_of(upload(anon)) == (401, "rest_cannot_create")
+    with wp_client(site, user="sandbox_reader") as reader:
+        assert error_of(upload(reader)) == (403, "rest_cannot_create")
+    site.configure(wp_users=[{"username": site.wp_user, "password": site.wp_password,
+                              "upload_files": False}])
+    with wp_client(site) as contributor:
+        assert error_of(upload(contributor)) == (403, "rest_cannot_create")
+        assert post(contributor).status_code == 201
+    site.configure(media_uploads=False)
+    with wp_client(site) as wp:
+        assert error_of(upload(wp)) == (404, "rest_no_route")
+        assert "/wp/v2/media" not in wp.get("/").json()["routes"]
+
+
+def test_featured_media_must_be_an_attachment(wp: httpx.Client, site: SandboxHandle) -> None:
+    """§9: featured_media takes an attachment id; an unknown id is 400
+    rest_invalid_featured_media, raised after the insert (the post exists)."""
+    media = upload(wp).json()["id"]
+    r = post(wp, featured_media=media)
+    assert r.status_code == 201 and r.json()["featured_media"] == media
+    bad = post(wp, title="no image", featured_media=987654)
+    assert error_of(bad) == (400, "rest_invalid_featured_media")
+    assert [p["featured_media"] for p in site.posts() if p["title"]["raw"] == "no image"] == [0]
+
+
+def test_image_host_serves_stand_ins_and_refuses_credentials(site: SandboxHandle,
+                                                             anon: httpx.Client) -> None:
+    """`/__admin/images/NAME`: bytes typed by the extension, or the asked status/type/size;
+    a request carrying credentials is refused (a client must not leak them to image hosts)."""
+    png = httpx.get(site.image_url("p.png"))
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert httpx.get(site.image_url("gone.jpg", status=404)).status_code == 404
+    page = httpx.get(site.image_url("a.jpg", type="text/html"))
+    assert page.headers["content-type"].startswith("text/html")
+    assert len(httpx.get(site.image_url("big.jpg", size=5000)).content) == 5000
+    leaked = httpx.get(site.image_url("a.jpg"), auth=(site.wp_user, site.wp_password))
+    assert leaked.status_code == 403

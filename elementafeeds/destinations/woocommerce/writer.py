@@ -22,16 +22,16 @@ The rules, each for a behaviour of real stores (wc-api.md §1, §2, §4, §8, §
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from elementafeeds.destinations.base import RemoteProduct, Status, WriteOp, WriteResult
 from elementafeeds.destinations.gate import CircuitOpenError
 from elementafeeds.destinations.http import AmbiguousSiteError, plain_text
-from elementafeeds.destinations.retry import RetryPolicy, stop_when
+from elementafeeds.destinations.retry import RetryPolicy
+from elementafeeds.destinations.splitting import run_all, send_or_split
 from elementafeeds.destinations.woocommerce.catalog import Catalog, ItemProblem
 from elementafeeds.destinations.woocommerce.client import WooClient
 from elementafeeds.errors import RetriableSiteError, SiteError
@@ -73,18 +73,6 @@ class _Item:
         self.report = "created" if ours else "updated"
         if ours and self.payload:
             self.payload = {k: v for k, v in self.payload.items() if k != "images"}
-
-
-async def run_all(coros: Sequence[Coroutine[Any, Any, None]]) -> None:
-    """Run concurrently; on the first error cancel the rest and raise that error."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 class BatchWriter:
@@ -158,36 +146,13 @@ class BatchWriter:
     # -- one batch -----------------------------------------------------------------------------
 
     async def _send(self, items: list[_Item], results: list[WriteResult | None]) -> None:
-        lost_answers = 0
-        verify = False
-
-        def split_now() -> bool:
-            return len(items) > 1 and lost_answers >= self._retry.split_after
-
         try:
-            async for attempt in self._retry.retrying(stop=stop_when(split_now),
-                                                      what="POST products/batch"):
-                with attempt:
-                    if verify:
-                        await self._verify_creates(items)
-                        verify = False
-                    try:
-                        entries = await self._post(items)
-                    except AmbiguousSiteError:
-                        lost_answers += 1
-                        verify = any(it.action == "create" for it in items)
-                        for it in items:
-                            it.lost = True
-                        raise
+            entries = await send_or_split(
+                items, self._post, policy=self._retry, what="POST products/batch",
+                verify=self._verify_creates, resend=lambda part: self._send(part, results))
         except CircuitOpenError:
             raise
         except RetriableSiteError as exc:
-            if len(items) > 1 and lost_answers:
-                half = len(items) // 2
-                log.debug("splitting a batch of %d after: %s", len(items), exc)
-                await run_all([self._send(items[:half], results),
-                               self._send(items[half:], results)])
-                return
             # Out of attempts on errors that splitting cannot help (429, refused connections),
             # or a single item: failures for this run; the next run retries them (an item
             # that did land is then found by its SKU).
@@ -204,12 +169,22 @@ class BatchWriter:
             await run_all([self._send(part, results) for part in _chunks(items,
                                                                           self.batch_size)])
             return
+        if entries is None:  # split: the halves recorded their own results
+            return
         follow_ups = await self._apply(items, entries, results)
         if follow_ups:
             await self._send(follow_ups, results)
 
     async def _post(self, items: list[_Item]) -> list[Any]:
         """Send one batch; the answer's entries in the order of `items`."""
+        try:
+            return await self._post_once(items)
+        except AmbiguousSiteError:
+            for it in items:
+                it.lost = True  # it may exist on the site already
+            raise
+
+    async def _post_once(self, items: list[_Item]) -> list[Any]:
         body: dict[str, list[Any]] = {}
         for action in ("create", "update", "delete"):
             group = [it.body() for it in items if it.action == action]
@@ -230,6 +205,8 @@ class BatchWriter:
     async def _verify_creates(self, items: list[_Item]) -> None:
         """After a lost answer: creates that landed become updates of what they created."""
         creates = [it for it in items if it.action == "create"]
+        if not creates:
+            return
         found = await self._lookup([it.op.sku for it in creates])
         for it in creates:
             remote = found.get(it.op.sku.lower())

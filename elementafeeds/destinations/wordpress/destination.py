@@ -20,6 +20,7 @@ from elementafeeds.destinations.base import RemoteProduct, WriteOp, WriteResult
 from elementafeeds.destinations.gate import SiteGate
 from elementafeeds.destinations.retry import RetryPolicy
 from elementafeeds.destinations.wordpress.client import WPClient
+from elementafeeds.destinations.wordpress.media import FeaturedImages
 from elementafeeds.destinations.wordpress.writer import SKU_META, PostWriter, Terms
 from elementafeeds.errors import RetriableSiteError, SiteError
 
@@ -48,8 +49,9 @@ class WordPressDestination:
                                 credentials=credentials)
         self._terms = Terms(self._client, create_categories=create_missing_categories,
                             create_tags=create_missing_tags)
-        self._writer = PostWriter(self._client, self._terms, self.post_type, self._lookup,
-                                  self.retry, self._remember)
+        self._images = FeaturedImages(self._client)
+        self._writer = PostWriter(self._client, self._terms, self._images, self.post_type,
+                                  self._lookup, self.retry, self._remember)
         self._by_sku: dict[str, RemoteProduct] | None = None
 
     def __repr__(self) -> str:
@@ -62,6 +64,7 @@ class WordPressDestination:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.gate.remove_probe(self._client.probe)
+        await self._images.close()
         await self._client.close()
 
     # -- reads ---------------------------------------------------------------------------------
@@ -106,7 +109,8 @@ class WordPressDestination:
     # -- writes --------------------------------------------------------------------------------
 
     async def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """One result per op, same order. Batches of ≤ 25 through /batch/v1 when offered."""
+        """One result per op, same order. Batches of ≤ 25 through /batch/v1 when offered;
+        a featured image URL is uploaded to the media library first (once per URL)."""
         return await self._writer.write(ops)
 
     def _remember(self, result: WriteResult, op: WriteOp) -> None:

@@ -4,8 +4,11 @@ The rules layer's neutral payload (`title, content, excerpt, status, slug, categ
 meta, featured_media_url`) becomes a WP-Posts body: term names resolve to ids (missing ones
 created when asked), the SKU goes into the registered meta key `_ef_sku` (posts have no SKU
 field). Meta keys WordPress does not know are dropped by it without a word: they are reported
-as warnings. A create answered 400 `rest_invalid_type` (or an ambiguous error) may have
-created the post already, so it is looked up by `_ef_sku` before anything is repeated.
+as warnings. `featured_media_url` is downloaded and uploaded to the media library
+(`media.FeaturedImages`); where that is not possible the post goes without it, with a warning.
+A create answered 400 `rest_invalid_type` (or an ambiguous error) may have created the post
+already, so it is looked up by `_ef_sku` before anything is repeated; a `/batch/v1` request
+that keeps losing its answer is split in halves down to single posts (`splitting`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from elementafeeds.destinations.base import RemoteProduct, WriteOp, WriteResult
+from elementafeeds.destinations.gate import CircuitOpenError
+from elementafeeds.destinations.http import AmbiguousSiteError
 from elementafeeds.destinations.retry import RetryPolicy, is_retriable
+from elementafeeds.destinations.splitting import run_all, send_or_split
 from elementafeeds.destinations.wordpress.client import WPClient, wp_auth_hint
+from elementafeeds.destinations.wordpress.media import FeaturedImages
 from elementafeeds.errors import RetriableSiteError, SiteError
 
 SKU_META = "_ef_sku"
@@ -37,13 +44,18 @@ class Terms:
 
     async def all(self, taxonomy: str, refresh: bool = False) -> list[dict[str, Any]]:
         if refresh or taxonomy not in self._cache:
-            rows: list[dict[str, Any]] = []
-            async for page in self._client.pages(f"wp/v2/{taxonomy}", {
-                    "orderby": "id", "order": "asc", "hide_empty": "false",
-                    "_fields": "id,name,slug,parent,count"}):
-                rows.extend(r for r in page if isinstance(r, dict))
-            self._cache[taxonomy] = rows
+            async with self._locks[taxonomy]:  # posts are prepared concurrently: list once
+                if refresh or taxonomy not in self._cache:
+                    self._cache[taxonomy] = await self._list(taxonomy)
         return self._cache[taxonomy]
+
+    async def _list(self, taxonomy: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        async for page in self._client.pages(f"wp/v2/{taxonomy}", {
+                "orderby": "id", "order": "asc", "hide_empty": "false",
+                "_fields": "id,name,slug,parent,count"}):
+            rows.extend(r for r in page if isinstance(r, dict))
+        return rows
 
     def _find(self, taxonomy: str, name: str, parent: int) -> int | None:
         for row in self._cache.get(taxonomy, []):
@@ -109,10 +121,12 @@ class Prepared:
 
 
 class PostWriter:
-    def __init__(self, client: WPClient, terms: Terms, post_type: str, lookup: Lookup,
-                 retry: RetryPolicy, on_written: Callable[[WriteResult, WriteOp], None]) -> None:
+    def __init__(self, client: WPClient, terms: Terms, images: FeaturedImages, post_type: str,
+                 lookup: Lookup, retry: RetryPolicy,
+                 on_written: Callable[[WriteResult, WriteOp], None]) -> None:
         self._client = client
         self._terms = terms
+        self._images = images
         self._base = f"wp/v2/{post_type}"
         self._lookup = lookup
         self._retry = retry
@@ -137,8 +151,8 @@ class PostWriter:
         need_ids = [p.op.sku for p in prepared
                     if p.op.action != "create" and p.op.product_id is None]
         known = await self._lookup(need_ids, False) if need_ids else {}
-        for p in prepared:
-            await self._prepare(p, known)
+        # concurrently: featured images are fetched and uploaded while preparing
+        await run_all([self._prepare(p, known) for p in prepared])
         todo = [p for p in prepared if p.result is None]
         if todo and await self.batch_available():
             for start in range(0, len(todo), BATCH_MAX):
@@ -194,9 +208,16 @@ class PostWriter:
                     raise _Unresolved(code, f"{name} not on the site: {', '.join(missing)} "
                                       f"(allow creating missing {name} to create them)")
                 body[name] = ids
-        if payload.get("featured_media_url"):
-            warnings.append("featured image by URL is not supported for WordPress posts yet: "
-                            "featured_media_url was not applied")
+        url = _image_url(op)
+        if op.action == "update" and "featured_media_url" in payload and not url \
+                and payload.get("featured_media") is None:
+            body["featured_media"] = 0  # the feed stopped sending an image: remove it
+        if url:
+            media_id, warning = await self._images.media_id(url)
+            if media_id is not None:
+                body["featured_media"] = media_id
+            elif warning:
+                warnings.append(warning)
         meta = dict(payload.get("meta") or {})
         if op.action == "create" or meta:
             meta[SKU_META] = op.sku
@@ -214,7 +235,7 @@ class PostWriter:
                 prev = body.get("previous") if isinstance(body.get("previous"), dict) else body
                 p.result = WriteResult(op.sku, "deleted", _id(prev) or op.product_id)
                 return
-            p.warnings.extend(_dropped_meta(p.body, body))
+            p.warnings.extend(_dropped_meta(p.body, body) + _dropped_image(p.body, body))
             p.result = WriteResult(op.sku, "created" if op.action == "create" else "updated",
                                    _id(body), warnings=tuple(p.warnings))
             return
@@ -229,34 +250,28 @@ class PostWriter:
                                warnings=tuple(p.warnings))
 
     async def _send_batch(self, group: list[Prepared]) -> None:
-        requests = []
-        for p in group:
-            path = "/" + p.path
-            if p.params:
-                path += "?" + "&".join(f"{k}={v}" for k, v in p.params.items())
-            item: dict[str, Any] = {"method": p.method, "path": path}
-            if p.body is not None:
-                item["body"] = p.body
-            requests.append(item)
         try:
-            data, _ = await self._client.send("POST", "batch/v1", kind="batch", size=len(group),
-                                              json={"validation": "normal",
-                                                    "requests": requests})
+            answer = await send_or_split(group, self._post_batch, policy=self._retry,
+                                         what="POST batch/v1", verify=self._verify_creates,
+                                         resend=self._resend)
+        except CircuitOpenError:
+            raise
+        except RetriableSiteError as exc:  # out of attempts: failures for this run
+            for p in group:
+                if p.result is None:
+                    p.result = WriteResult(p.op.sku, "failed", p.op.product_id, code=exc.code,
+                                           message=exc.message, warnings=tuple(p.warnings))
+            return
         except SiteError as exc:
-            if exc.code == "rest_no_route":  # the index lied or the plugin went away
-                self._batch = False
-                await asyncio.gather(*(self._send_one(p) for p in group))
-                return
-            if not isinstance(exc, RetriableSiteError):
+            if exc.code != "rest_no_route":
                 raise
-            # An ambiguous or failed batch: each item on its own, creates verified first.
-            await asyncio.gather(*(self._send_one(p, verify_first=True) for p in group))
+            self._batch = False  # the index lied or the plugin went away
+            await asyncio.gather(*(self._send_one(p) for p in group if p.result is None))
             return
-        responses = data.get("responses") if isinstance(data, dict) else None
-        if not isinstance(responses, list) or len(responses) != len(group):
-            await asyncio.gather(*(self._send_one(p, verify_first=True) for p in group))
+        if answer is None:  # split: the halves recorded their own results
             return
-        for p, envelope in zip(group, responses, strict=True):
+        todo, responses = answer
+        for p, envelope in zip(todo, responses, strict=True):
             if not isinstance(envelope, dict):
                 envelope = {"status": 500, "body": None}
             status = int(envelope.get("status") or 500)
@@ -268,14 +283,58 @@ class PostWriter:
                     f"/batch/v1) answered {status} {code}: "
                     f"{self._client.scrub(str(body.get('message') or ''))}",
                     hint=wp_auth_hint(status, code), status=status, code=code)
-            self._finish(p, int(envelope.get("status") or 500), envelope.get("body"))
-        await self._verify_invalid_creates(group)
+            self._finish(p, status, envelope.get("body"))
+        await self._verify_invalid_creates(todo)
 
-    async def _send_one(self, p: Prepared, *, verify_first: bool = False) -> None:
+    async def _post_batch(self, group: list[Prepared]) -> tuple[list[Prepared], list[Any]]:
+        """One `/batch/v1` request for the posts not yet settled: (them, their envelopes)."""
+        todo = [p for p in group if p.result is None]  # a verified create is settled
+        if not todo:
+            return [], []
+        requests = []
+        for p in todo:
+            path = "/" + p.path
+            if p.params:
+                path += "?" + "&".join(f"{k}={v}" for k, v in p.params.items())
+            item: dict[str, Any] = {"method": p.method, "path": path}
+            if p.body is not None:
+                item["body"] = p.body
+            requests.append(item)
+        data, _ = await self._client.send("POST", "batch/v1", kind="batch", size=len(todo),
+                                          json={"validation": "normal", "requests": requests})
+        responses = data.get("responses") if isinstance(data, dict) else None
+        if not isinstance(responses, list) or len(responses) != len(todo):
+            raise AmbiguousSiteError(
+                f"site {self._client.site.name}: POST /wp-json/batch/v1 answered without a "
+                "result for every request", code="invalid_batch_answer")
+        return todo, responses
+
+    async def _resend(self, part: list[Prepared]) -> None:
+        """A half of a split batch; a single post goes on its own route (a batch of one
+        buys nothing, and the batch route may be what is failing)."""
+        todo = [p for p in part if p.result is None]
+        if len(todo) == 1:
+            await self._send_one(todo[0])
+        elif todo:
+            await self._send_batch(todo)
+
+    async def _verify_creates(self, group: list[Prepared]) -> None:
+        """After a lost answer: a create whose post now exists is settled as created."""
+        creates = [p for p in group if p.result is None and p.op.action == "create"]
+        if not creates:
+            return
+        found = await self._lookup([p.op.sku for p in creates], True)
+        for p in creates:
+            existing = found.get(p.op.sku.lower())
+            if existing is not None:
+                p.result = WriteResult(p.op.sku, "created", existing.id,
+                                       warnings=tuple(p.warnings))
+
+    async def _send_one(self, p: Prepared) -> None:
         attempt = 0
         while True:
             attempt += 1
-            if p.op.action == "create" and (verify_first or attempt > 1):
+            if p.op.action == "create" and attempt > 1:
                 existing = await self._existing(p.op.sku)
                 if existing is not None:
                     p.result = WriteResult(p.op.sku, "created", existing.id,
@@ -307,11 +366,12 @@ class PostWriter:
             return
 
     async def _verify_invalid_creates(self, group: list[Prepared]) -> None:
-        """A create refused with rest_invalid_type may have left its post behind: find it."""
+        """A create refused with rest_invalid_type (or an invalid featured_media, also checked
+        after the insert) may have left its post behind: find it."""
         for p in group:
             r = p.result
             if r and r.status == "failed" and p.op.action == "create" and r.code in (
-                    "rest_invalid_type", "rest_invalid_param"):
+                    "rest_invalid_type", "rest_invalid_param", "rest_invalid_featured_media"):
                 existing = await self._existing(p.op.sku)
                 if existing is not None:
                     p.result = WriteResult(
@@ -331,6 +391,15 @@ class _Unresolved(Exception):
         self.code = code
 
 
+def _image_url(op: WriteOp) -> str | None:
+    """The featured image URL to fetch for this op, if any (an explicit id wins)."""
+    payload = op.payload or {}
+    if op.action == "delete" or payload.get("featured_media") is not None:
+        return None
+    url = str(payload.get("featured_media_url") or "").strip()
+    return url or None
+
+
 def _id(body: Any) -> int | None:
     try:
         return int(body["id"]) if isinstance(body, dict) and body.get("id") else None
@@ -341,6 +410,17 @@ def _id(body: Any) -> int | None:
 def _detail(message: str) -> str:
     """The store's part of a SiteError message (after 'answered 400 code:')."""
     return message.split(": ", 2)[-1] if ": " in message else message
+
+
+def _dropped_image(sent: dict[str, Any] | None, answer: dict[str, Any]) -> list[str]:
+    """A featured_media the site did not keep. WP-Posts' create_item/update_item ignore the
+    error of `handle_featured_media` in the sources read, so a site may answer 2xx without
+    the image: say so instead of losing it silently."""
+    wanted = (sent or {}).get("featured_media")
+    shown = answer.get("featured_media")
+    if not wanted or shown is None or shown == wanted:
+        return []
+    return [f"the site did not set featured image {wanted} (it answered {shown})"]
 
 
 def _dropped_meta(sent: dict[str, Any] | None, answer: dict[str, Any]) -> list[str]:
