@@ -66,7 +66,19 @@ class SiteLimits(Strict):
     concurrency: int = Field(
         2, ge=1, le=64, description="Most requests in flight at once (adaptive below this)."
     )
+    min_concurrency: int = Field(
+        1, ge=1, le=64,
+        description="Fewest requests in flight the adaptive window backs off to; equal to "
+        "`concurrency` pins it (no adaptation).",
+    )
     timeout_s: float = Field(60, gt=0, le=600, description="Timeout of one request, seconds.")
+
+    @model_validator(mode="after")
+    def _floor_below_limit(self) -> SiteLimits:
+        if self.min_concurrency > self.concurrency:
+            raise ValueError(f"min_concurrency ({self.min_concurrency}) is above concurrency "
+                             f"({self.concurrency})")
+        return self
 
 
 class Site(Strict):

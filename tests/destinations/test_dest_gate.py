@@ -176,3 +176,56 @@ def test_a_gate_serves_successive_event_loops() -> None:
 
     asyncio.run(contend())
     asyncio.run(contend())
+
+
+def test_min_concurrency_equal_to_the_limit_pins_the_window() -> None:
+    """`limits.min_concurrency` = `concurrency`: no growth, no backing off, whatever happens
+    (how a benchmark measures a fixed concurrency against the adaptive one)."""
+    from elementafeeds.config.models import Site
+
+    site = Site.model_validate({"kind": "site", "name": "s", "url": "https://s.example",
+                                "credentials": {"consumer_key": "${K}",
+                                                "consumer_secret": "${S}"},
+                                "limits": {"concurrency": 4, "min_concurrency": 4}})
+
+    async def main() -> SiteGate:
+        gate = SiteGate.from_site(site, GateSettings(breaker_threshold=100))
+        assert gate.window == 4
+        await _drive(gate, FakeSite(capacity=1, service_s=0.005), 60, workers=8)  # queueing
+        with pytest.raises(RetriableSiteError):
+            async with gate.slot():
+                raise RetriableSiteError("busy", status=429)
+        return gate
+
+    gate = asyncio.run(main())
+    assert gate.stats.decreases >= 1  # congestion was seen ...
+    assert gate.window == 4 and set(gate.stats.windows) == {4}  # ... and changed nothing
+    assert gate.stats.max_in_flight == 4
+
+
+def test_min_concurrency_is_the_floor_of_backing_off_and_of_a_restart() -> None:
+    async def main() -> SiteGate:
+        gate = SiteGate("s", 8, GateSettings(initial_window=8, breaker_threshold=2,
+                                             breaker_cooldown_s=0.01), floor=3)
+        for _ in range(4):  # one halving per episode: 8 → 4 → 3 (not 2, not 1)
+            with pytest.raises(RetriableSiteError):
+                async with gate.slot():
+                    raise RetriableSiteError("busy", status=503)
+        assert gate.window == 3 and gate.state == "open"
+        async with gate.slot():  # no probe registered: this request probes and closes
+            pass
+        return gate
+
+    gate = asyncio.run(main())
+    assert gate.state == "closed" and gate.window == 3
+    assert min(gate.stats.windows) == 3
+
+
+def test_min_concurrency_above_the_limit_is_a_configuration_error() -> None:
+    from pydantic import ValidationError
+
+    from elementafeeds.config.models import SiteLimits
+
+    assert SiteLimits().min_concurrency == 1
+    with pytest.raises(ValidationError, match="min_concurrency"):
+        SiteLimits(concurrency=2, min_concurrency=3)

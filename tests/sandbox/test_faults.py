@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from sandbox_clients import wc_client
+from sandbox_clients import wc_client, wp_client
 
 from elementafeeds.sandbox.faults import parse_fault_option
 from elementafeeds.sandbox.testing import SandboxHandle
@@ -225,6 +225,27 @@ def test_request_counts_by_route_and_method(site: SandboxHandle) -> None:
     assert site.admin("DELETE", "/requests")["total"] == 0
     site.reset()
     assert site.request_counts()["total"] == 0 and site.admin("GET", "/faults")["faults"] == {}
+
+
+def test_request_counts_keep_the_items_of_each_answered_batch(site: SandboxHandle) -> None:
+    pid = create(site, "BI-0").json()["id"]
+    with wc_client(site) as wc:
+        for items in (3, 3, 1):
+            assert wc.post("/products/batch", json={
+                "create": [{"name": f"n{i}", "sku": f"BI-{items}-{i}"} for i in range(items)],
+            }).status_code == 200
+        wc.post("/products/batch", json={"update": [{"id": pid, "name": "x"}],
+                                         "delete": [pid]})
+        site.set_faults({"server_error": {"routes": ["*/products/batch"]}})
+        wc.post("/products/batch", json={"create": [{"name": "lost"}]})  # never answered
+    site.clear_faults()
+    with wp_client(site) as wp:
+        assert wp.post("/batch/v1", json={"requests": [
+            {"path": "/wp/v2/posts", "body": {"title": t}} for t in "ab"]}).status_code == 207
+    batches = site.request_counts()["batch_items"]
+    assert batches == {"/wp-json/batch/v1": {"2": 1},
+                       "/wp-json/wc/v3/products/batch": {"1": 1, "2": 1, "3": 2}}
+    assert site.admin("DELETE", "/requests")["batch_items"] == {}
 
 
 def test_faults_given_at_start(sandbox_factory: Callable[..., SandboxHandle]) -> None:
