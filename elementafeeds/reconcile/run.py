@@ -97,6 +97,21 @@ async def _all(ws: Workspace, names: list[str], store: StateStore, dry_run: bool
 
 async def _one(conn: Connection, site: Site, store: StateStore, report: ReconcileReport,
                dry_run: bool, force: bool, from_site: bool, factory: Any) -> None:
+    """Under the connection's lock unless dry: a run of it must not have its ledger marked
+    stale while it reads the feed (LockHeldError, exit 3, names the holder)."""
+    if dry_run:
+        await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)
+        return
+    store.acquire_lock(conn.name)
+    try:
+        await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)
+    finally:
+        store.release_lock(conn.name)
+
+
+async def _judge_and_act(conn: Connection, site: Site, store: StateStore,
+                         report: ReconcileReport, dry_run: bool, force: bool, from_site: bool,
+                         factory: Any) -> None:
     now = datetime.now(timezone.utc)
     evidence = store.latest_completed_run(conn.name)
     async with factory(site, conn.post_type) as destination:

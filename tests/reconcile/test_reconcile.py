@@ -126,3 +126,26 @@ def test_from_site_without_a_ledger_gives_the_same_answer(workspace, sandbox, mo
     assert {i["sku"] for i in ledger["items"]} == expected
     assert {i["sku"] for i in site["items"]} == expected
     assert site["total"] == ledger["total"] == FEED_SIZE
+
+
+def test_reconcile_waits_for_no_run_it_exits_3_while_one_holds_the_lock(workspace, sandbox):
+    """A run must not have its ledger marked stale while it reads the feed."""
+    from elementafeeds.config.loader import load_workspace
+    from elementafeeds.state.store import StateStore
+
+    first_run(workspace)
+    write_feed(workspace / "feeds" / "products.csv", FEED_SIZE, skip={5})
+    assert ef(workspace, "run", "shop-feed").returncode == 0
+    store = StateStore(load_workspace(workspace).state_path)
+    store.acquire_lock("shop-feed")  # held by this (live) test process
+    try:
+        code, report = reconcile(workspace)
+        assert code == 3 and "being run by pid" in report["error"]
+        assert "hidden" not in visibility(sandbox).values()
+        code, dry = reconcile(workspace, "--dry-run")  # reading needs no lock
+        assert code == 0 and dry["stale"] == 1
+    finally:
+        store.release_lock("shop-feed")
+        store.close()
+    code, done = reconcile(workspace)
+    assert code == 0 and done["applied"] == 1
