@@ -41,12 +41,14 @@ class ChunkPlan:
     """sku keys of unchanged products (only their last-seen time moves)."""
 
 
-def refresh_due(entry: LedgerEntry, after_days: int, now: datetime) -> bool:
+def refresh_cutoff(after_days: int, now: datetime) -> datetime:
+    """The site's last-seen meta of an unchanged product older than this is refreshed."""
+    return now - (timedelta(days=after_days / 2) if after_days else timedelta(hours=12))
+
+
+def refresh_due(site_seen_at: str | None, cutoff: datetime) -> bool:
     """Whether the site's last-seen meta of an unchanged product needs refreshing."""
-    if not entry.site_seen_at:
-        return True
-    half = timedelta(days=after_days / 2) if after_days else timedelta(hours=12)
-    return datetime.fromisoformat(entry.site_seen_at) < now - half
+    return not site_seen_at or datetime.fromisoformat(site_seen_at) < cutoff
 
 
 def plan_chunk(
@@ -65,6 +67,7 @@ def plan_chunk(
     bulk first, so a lost state file never duplicates products).
     """
     plan = ChunkPlan()
+    cutoff = refresh_cutoff(after_days, now)
     for outcome in outcomes:
         assert outcome.sku is not None
         key = outcome.sku.lower()
@@ -80,7 +83,7 @@ def plan_chunk(
                 plan.writes.append(PlannedWrite(
                     "update", outcome.sku, update_payload(_payload(outcome, dry_run), changed),
                     hashes, "updated", entry.product_id, outcome.record))
-            elif refresh_due(entry, after_days, now):
+            elif refresh_due(entry.site_seen_at, cutoff):
                 plan.writes.append(PlannedWrite(
                     "update", outcome.sku, {}, hashes, "unchanged", entry.product_id,
                     outcome.record))

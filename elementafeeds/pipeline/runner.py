@@ -24,7 +24,7 @@ from elementafeeds.errors import ElementaFeedsError, FeedError, LockHeldError, S
 from elementafeeds.exit_codes import ExitCode
 from elementafeeds.feeds import ChunkTask, detect_spec, fetched, plan_chunks
 from elementafeeds.pipeline.crash import crash_point
-from elementafeeds.pipeline.diff import plan_chunk, with_run_meta
+from elementafeeds.pipeline.diff import plan_chunk, refresh_cutoff, with_run_meta
 from elementafeeds.pipeline.progress import ProgressEvent, ProgressSink, no_progress
 from elementafeeds.pipeline.runlog import RunLog
 from elementafeeds.pipeline.worker import ChunkResult, Shipping, map_chunk
@@ -190,21 +190,27 @@ class ConnectionRun:
         touches: list[str] = []
         limit = self.options.limit
         try:
-            async for result in self._mapped_chunks(rules, spec, path, work_dir):
+            cutoff = refresh_cutoff(self.conn.stale.after_days, now)
+            async for result in self._mapped_chunks(rules, spec, path, work_dir, cutoff):
                 outcomes = result.outcomes
                 if limit is not None:
                     outcomes = outcomes[:max(0, limit - self.counters.records)]
                 self.counters.records += len(outcomes)
                 self._record_problems(result)
                 sendable = self._settle(outcomes, seen)
+                unchanged = [o.sku.lower() for o in sendable if o.verdict == "unchanged"]
+                if unchanged:  # the worker found these in the ledger as they are
+                    sendable = [o for o in sendable if o.verdict != "unchanged"]
+                    self.counters.unchanged += len(unchanged)
                 ledger, remote = await self._lookup(destination, sendable)
                 plan = plan_chunk(
                     sendable, ledger, remote,
                     update_payload=lambda p, g: update_payload(rules, p, g),
                     after_days=self.conn.stale.after_days, now=now,
                     dry_run=self.options.dry_run)
-                touches += plan.unchanged
                 self.counters.unchanged += len(plan.unchanged)
+                if not self.options.dry_run:  # a dry run leaves the ledger as it was
+                    touches += unchanged + plan.unchanged
                 if self.options.dry_run or sender is None:
                     for write in plan.writes:
                         setattr(self.counters, write.counts_as,
@@ -224,15 +230,14 @@ class ConnectionRun:
         finally:
             if sender is not None:
                 await sender.drain()
-            if not self.options.dry_run:
-                self._flush_touches(run.id, touches)
+            self._flush_touches(run.id, touches)
             seen.close()
         if ctx.fatal:
             raise ctx.fatal[0]
         return "completed" if self.complete_read else "partial"
 
-    async def _mapped_chunks(self, rules: RuleSet, spec: Any, path: Path,
-                             work_dir: Path) -> AsyncIterator[ChunkResult]:
+    async def _mapped_chunks(self, rules: RuleSet, spec: Any, path: Path, work_dir: Path,
+                             cutoff: datetime) -> AsyncIterator[ChunkResult]:
         """Chunk results in feed order, with a bounded number in flight."""
         loop = asyncio.get_running_loop()
         tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir,
@@ -240,7 +245,8 @@ class ConnectionRun:
         window = max(2, self.options.workers * 2)
         shipping = Shipping(run_key=f"{self.store.path}#{self.run_id}",
                             payloads=not self.options.dry_run,
-                            state_path=str(self.store.path), connection=self.name)
+                            state_path=str(self.store.path), connection=self.name,
+                            refresh_cutoff=cutoff)
         pending: list[asyncio.Future[ChunkResult]] = []
         exhausted = False
         try:

@@ -4,8 +4,10 @@ Top-level functions with plain, picklable arguments only. The worker parses its 
 (a CSV byte range or a JSON-lines chunk file), because pickling parsed records from the
 parent costs more than a second core gives back. For the same reason only payloads the
 parent may send travel back: none in a dry run, and none for records whose hashes the ledger
-already holds (the parent then counts them unchanged without looking at a payload). A dry run
-hashes only the records the ledger knows: a new product is a create whatever its hashes.
+already holds. Those come back as `unchanged` when the site's last-seen meta needs no refresh
+either, and the parent only counts them and moves their last-seen time; the run's lock keeps
+every other writer out of the ledger meanwhile. A dry run hashes only the records the ledger
+knows: a new product is a create whatever its hashes.
 
 Each task carries its RuleSet (pickling it costs 0.1 ms), but compiling it costs more than a
 millisecond — 3 µs a record on 500-record chunks — so a worker keeps the compiled RuleSet of
@@ -16,8 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datetime import datetime
+
 from elementafeeds.feeds import ChunkTask, RecordProblem, read_chunk
 from elementafeeds.pipeline.crash import crash_point
+from elementafeeds.pipeline.diff import refresh_due
 from elementafeeds.rules import Outcome, RuleSet, content_hashes, process_records
 from elementafeeds.state.store import ledger_hashes
 
@@ -34,6 +39,8 @@ class Shipping:
     state_path: str | None
     """The state database whose ledger tells what stays behind (None: ship everything)."""
     connection: str
+    refresh_cutoff: datetime | None = None
+    """Last-seen meta older than this is refreshed on the site (see diff.refresh_cutoff)."""
 
 
 @dataclass
@@ -83,11 +90,15 @@ def _lighten(outcomes: list[Outcome], rules: RuleSet, shipping: Shipping) -> Non
         first.setdefault(outcome.sku.lower(), outcome)  # type: ignore[union-attr]
     known = ledger_hashes(shipping.state_path, shipping.connection, first)
     for outcome in sendable:
-        entry = known.get(outcome.sku.lower())  # type: ignore[union-attr]
+        key = outcome.sku.lower()  # type: ignore[union-attr]
+        entry = known.get(key)
+        if not shipping.payloads and entry is not None:
+            outcome.hashes = content_hashes(rules, outcome.payload)  # type: ignore[arg-type]
         if not shipping.payloads:
-            if entry is not None:
-                outcome.hashes = content_hashes(rules, outcome.payload)  # type: ignore[arg-type]
             outcome.payload = None
-        elif entry is not None and not entry[1] and entry[0] == outcome.hashes \
-                and first[outcome.sku.lower()] is outcome:  # type: ignore[union-attr]
-            outcome.payload = None
+        if entry is None or entry[1] or entry[0] != outcome.hashes or first[key] is not outcome:
+            continue
+        outcome.payload = None
+        if shipping.refresh_cutoff is not None and not refresh_due(entry[2],
+                                                                   shipping.refresh_cutoff):
+            outcome.verdict, outcome.hashes = "unchanged", None

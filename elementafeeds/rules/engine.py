@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "content_hashes",
            "process_record", "process_records", "update_payload"]
 
-Verdict = Literal["send", "filtered", "skipped", "failed"]
+Verdict = Literal["send", "filtered", "skipped", "failed", "unchanged"]
+"""`unchanged` is never set here: the pipeline sets it on a `send` whose hashes the ledger
+already holds."""
 
 
 @dataclass(frozen=True, eq=False)

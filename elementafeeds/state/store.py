@@ -324,26 +324,27 @@ _READERS: dict[str, sqlite3.Connection] = {}
 
 
 def ledger_hashes(path: Path, connection: str, sku_keys: Iterable[str]
-                  ) -> dict[str, tuple[dict[str, str], bool]]:
-    """{sku key: (hashes, stale)} of the given keys that the ledger holds with a product id.
+                  ) -> dict[str, tuple[dict[str, str], bool, str | None]]:
+    """{sku key: (hashes, stale, site_seen_at)} of the given keys that the ledger holds with
+    a product id.
 
-    For pool workers, which use it to decide what travels back to the parent: no payload
-    for a record the ledger holds unchanged, and in a dry run hashes only where there is
-    something to compare them with. The parent still diffs every record against its own
-    ledger read. One read-only connection per worker process and database, kept for the
-    life of the process."""
+    For pool workers, which use it to decide what travels back to the parent: a record the
+    ledger holds unchanged goes back as `unchanged`, without payload; in a dry run hashes are
+    computed only where there is something to compare them with. The run's lock keeps every
+    other writer out of the connection's ledger meanwhile. One read-only connection per
+    worker process and database, kept for the life of the process."""
     conn = _READERS.get(str(path))
     if conn is None:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute("PRAGMA query_only = 1")
         _READERS[str(path)] = conn
     keys = list(sku_keys)
-    found: dict[str, tuple[dict[str, str], bool]] = {}
+    found: dict[str, tuple[dict[str, str], bool, str | None]] = {}
     for start in range(0, len(keys), 900):
         part = keys[start:start + 900]
         marks = ",".join("?" * len(part))
-        for key, stored, stale in conn.execute(
-            f"SELECT sku_key, hashes, stale_action FROM ledger WHERE connection = ? AND sku_key "
-            f"IN ({marks}) AND product_id IS NOT NULL", (connection, *part)):
-            found[key] = (json.loads(stored), stale is not None)
+        for key, stored, stale, site_seen in conn.execute(
+            f"SELECT sku_key, hashes, stale_action, site_seen_at FROM ledger WHERE connection "
+            f"= ? AND sku_key IN ({marks}) AND product_id IS NOT NULL", (connection, *part)):
+            found[key] = (json.loads(stored), stale is not None, site_seen)
     return found

@@ -68,6 +68,17 @@ def test_dry_run_writes_nothing(workspace: Path, sandbox) -> None:
     assert sandbox.products() == []
 
 
+def test_dry_run_leaves_the_ledger_as_it_was(workspace: Path, sandbox) -> None:
+    """Unchanged products of a dry run are not 'seen': a dry run is no evidence for reconcile."""
+    run_json(workspace)
+    db = workspace / ".ef" / "state.db"
+    query = "SELECT sku_key, last_run_id, last_seen_at FROM ledger ORDER BY sku_key"
+    before = sqlite3.connect(db).execute(query).fetchall()
+    code, run = run_json(workspace, "--dry-run", "--force")
+    assert code == 0 and run["unchanged"] == 120
+    assert sqlite3.connect(db).execute(query).fetchall() == before
+
+
 def test_lost_state_file_creates_no_duplicates(workspace: Path, sandbox) -> None:
     run_json(workspace)
     (workspace / ".ef" / "state.db").unlink()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ def _map_all(root: Path, shipping: Shipping) -> list:
     outcomes = []
     for task in plan_chunks(feed, spec, root / "tmp", records_per_chunk=50):
         outcomes += map_chunk(task, rules, shipping).outcomes
-    return [o for o in outcomes if o.verdict == "send"]
+    return [o for o in outcomes if o.verdict in ("send", "unchanged")]
 
 
 def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -> None:
@@ -37,7 +37,18 @@ def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -
                                         connection="shop-feed"))
     with_payload = {o.sku for o in sent if o.payload is not None}
     assert len(sent) == 120 and with_payload == {"t-P00005", "t-P00009"}
-    assert all(o.hashes for o in sent)  # the parent still diffs every record
+    assert all(o.verdict == "send" and o.hashes for o in sent)  # the parent diffs them all
+
+    now = datetime.now(timezone.utc)
+    fresh = _map_all(workspace, Shipping("k4", payloads=True, state_path=str(state),
+                                         connection="shop-feed",
+                                         refresh_cutoff=now - timedelta(hours=12)))
+    assert {o.sku for o in fresh if o.verdict == "send"} == with_payload
+    assert sum(o.verdict == "unchanged" and o.payload is None for o in fresh) == 118
+    due = _map_all(workspace, Shipping("k5", payloads=True, state_path=str(state),
+                                       connection="shop-feed",
+                                       refresh_cutoff=now + timedelta(minutes=1)))
+    assert all(o.verdict == "send" for o in due)  # last-seen meta to refresh: the parent's job
 
 
 def test_a_dry_run_ships_no_payloads_and_hashes_only_known_products(workspace: Path) -> None:
