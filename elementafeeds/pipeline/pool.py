@@ -13,8 +13,8 @@ that already runs threads (tests, embedding) gets workers from a forkserver inst
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import multiprocessing
 import threading
 from collections.abc import Callable

@@ -17,7 +17,6 @@ each run it serves and reuses it for that run's later chunks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from datetime import datetime
 
 from elementafeeds.feeds import ChunkTask, RecordProblem, read_chunk
@@ -59,8 +58,9 @@ def map_chunk(task: ChunkTask, rules: RuleSet, shipping: Shipping) -> ChunkResul
     rules = _compiled_rules(shipping.run_key, rules)
     read = read_chunk(task)
     crash_point("worker_mid_chunk")
-    dry = not shipping.payloads and shipping.state_path is not None
-    outcomes = process_records(rules, read.records, task.first_record, hashed=not dry)
+    # a dry run with a ledger hashes in _lighten, and only what the ledger knows
+    hashed = shipping.payloads or shipping.state_path is None
+    outcomes = process_records(rules, read.records, task.first_record, hashed=hashed)
     _lighten(outcomes, rules, shipping)
     return ChunkResult(task.index, len(read.records), outcomes, read.problems)
 

@@ -128,7 +128,7 @@ def test_from_site_without_a_ledger_gives_the_same_answer(workspace, sandbox, mo
     assert site["total"] == ledger["total"] == FEED_SIZE
 
 
-def test_reconcile_waits_for_no_run_it_exits_3_while_one_holds_the_lock(workspace, sandbox):
+def test_reconcile_exits_3_while_a_run_holds_the_lock(workspace, sandbox):
     """A run must not have its ledger marked stale while it reads the feed."""
     from elementafeeds.config.loader import load_workspace
     from elementafeeds.state.store import StateStore
