@@ -222,7 +222,7 @@ class ConnectionRun:
                 if len(touches) >= TOUCH_FLUSH:
                     self._flush_touches(run.id, touches)
                 self.progress(ProgressEvent(self.name, "read", self.counters,
-                                            bytes_done=None, bytes_total=size))
+                                            bytes_done=result.bytes_end, bytes_total=size))
                 if limit is not None and self.counters.records >= limit:
                     break
             else:

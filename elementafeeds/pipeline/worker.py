@@ -48,6 +48,8 @@ class ChunkResult:
     records: int
     outcomes: list[Outcome]
     problems: list[RecordProblem] = field(default_factory=list)
+    bytes_end: int | None = None
+    """Where the chunk ends in the feed file (byte ranges only): progress and ETA."""
 
 
 _RULES: dict[str, RuleSet] = {}
@@ -62,7 +64,8 @@ def map_chunk(task: ChunkTask, rules: RuleSet, shipping: Shipping) -> ChunkResul
     hashed = shipping.payloads or shipping.state_path is None
     outcomes = process_records(rules, read.records, task.first_record, hashed=hashed)
     _lighten(outcomes, rules, shipping)
-    return ChunkResult(task.index, len(read.records), outcomes, read.problems)
+    return ChunkResult(task.index, len(read.records), outcomes, read.problems,
+                       None if task.is_chunk_file else task.end)
 
 
 def _compiled_rules(run_key: str, rules: RuleSet) -> RuleSet:

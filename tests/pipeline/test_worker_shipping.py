@@ -75,3 +75,14 @@ def test_a_missing_payload_is_only_acceptable_in_a_dry_run(workspace: Path) -> N
     assert [w.counts_as for w in plan.writes] == ["updated"]
     with pytest.raises(StateError, match="changed while this run"):
         plan_chunk([outcome], ledger, {}, **kwargs)
+
+
+def test_chunks_of_a_byte_range_feed_report_where_they_end(workspace: Path) -> None:
+    ws = load_workspace(workspace)
+    rules = build_ruleset(ws, "shop-feed")
+    feed = workspace / "feeds" / "products.csv"
+    tasks = list(plan_chunks(feed, detect_spec(feed, ws.feeds["feed"]), workspace / "tmp",
+                             records_per_chunk=50))
+    ends = [map_chunk(t, rules, Shipping("k6", True, None, "shop-feed")).bytes_end
+            for t in tasks]
+    assert ends == sorted(ends) and ends[-1] == feed.stat().st_size
