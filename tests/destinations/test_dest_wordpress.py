@@ -391,3 +391,87 @@ def test_a_batch_that_keeps_losing_answers_is_split_in_halves(wp: SandboxHandle,
     assert max(skus.values()) == 1, skus
     assert {p["title"]["raw"] for p in wp.posts() if p["id"] in ids.values()} == {
         f"Renamed {n}" for n in range(6)}
+
+
+class _CountingImageHost:
+    """A tiny image host on 127.0.0.1 that counts requests; `redirect` sends them elsewhere."""
+
+    def __init__(self, redirect: str | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                host.hits += 1
+                if redirect:
+                    self.send_response(302)
+                    self.send_header("Location", redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", "4")
+                self.end_headers()
+                self.wfile.write(b"\x89PNG")
+
+        self.hits = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/img.png"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _images_for(site_url: str, url: str) -> tuple[int | None, str | None]:
+    from elementafeeds.destinations.wordpress.media import FeaturedImages
+
+    async def go() -> tuple[int | None, str | None]:
+        images = FeaturedImages(None, site_url=site_url)  # type: ignore[arg-type]
+        try:
+            return await images.media_id(url)
+        finally:
+            await images.close()
+
+    return asyncio.run(go())
+
+
+def test_a_feed_cannot_make_ef_fetch_from_its_own_network() -> None:
+    """A site on a public address: image URLs (and redirects) to loopback, private or
+    link-local hosts are refused before any request is made."""
+    host = _CountingImageHost()
+    try:
+        media, warning = _images_for("https://8.8.8.8", host.url)
+        assert media is None and "non-public address (127.0.0.1)" in (warning or "")
+        media, warning = _images_for("https://8.8.8.8", "http://169.254.169.254/x.png")
+        assert media is None and "non-public address" in (warning or "")
+        assert host.hits == 0
+    finally:
+        host.close()
+
+
+def test_a_redirect_is_checked_like_the_url_it_came_from(wp: SandboxHandle) -> None:
+    """Redirects are followed by hand, each hop checked; on a private site all hosts pass."""
+    target = _CountingImageHost()
+    hop = _CountingImageHost(redirect=target.url)
+    try:
+        [result] = _write(wp, [post(1, featured_media_url=hop.url)])
+        assert result.status == "created" and not result.warnings, result
+        assert (hop.hits, target.hits) == (1, 1) and len(wp.media()) == 1
+        loop = _CountingImageHost(redirect="/img.png")  # redirects to itself, forever
+        try:
+            [looping] = _write(wp, [post(2, featured_media_url=loop.url)])
+            assert any("more than 5 redirects" in w for w in looping.warnings), looping
+            assert loop.hits == 6
+        finally:
+            loop.close()
+    finally:
+        hop.close()
+        target.close()

@@ -49,7 +49,7 @@ class WordPressDestination:
                                 credentials=credentials)
         self._terms = Terms(self._client, create_categories=create_missing_categories,
                             create_tags=create_missing_tags)
-        self._images = FeaturedImages(self._client)
+        self._images = FeaturedImages(self._client, site_url=str(site.url))
         self._writer = PostWriter(self._client, self._terms, self._images, self.post_type,
                                   self._lookup, self.retry, self._remember)
         self._by_sku: dict[str, RemoteProduct] | None = None

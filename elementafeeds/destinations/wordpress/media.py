@@ -7,7 +7,12 @@ attachment id as `featured_media`.
 
 The download runs on its own HTTP client, without the site's credentials: the image host is
 a third party named by the feed. Only http/https, an `image/*` answer, at most `max_bytes`
-(checked while streaming, so a lying Content-Length cannot fill memory) and a deadline.
+(checked while streaming, so a lying Content-Length cannot fill memory) and a deadline. The
+feed is hostile: a URL (or a redirect, followed by hand for that reason) whose host resolves to
+a loopback, private, link-local or reserved address is refused, so a feed cannot make `ef`
+fetch from the network it runs in — unless the site itself is on such an address (a sandbox,
+an intranet site). The check resolves the name before the request; a DNS server that answers
+differently the second time is not covered.
 
 Whatever goes wrong becomes a warning naming the URL, and the post is written without its
 image: a dead image link must not keep a product off the site. A site that refuses uploads
@@ -19,6 +24,7 @@ when their field group's hash changed, so they do not upload the same image agai
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import mimetypes
 import re
 from pathlib import PurePosixPath
@@ -34,6 +40,7 @@ from elementafeeds.errors import SiteError
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_TIMEOUT_S = 30.0
+MAX_REDIRECTS = 5
 DOWNLOADS = 4
 """Images in flight at once (each downloaded, then uploaded): bounds memory to 4 × max_bytes."""
 REFUSALS = frozenset({"rest_cannot_create", "rest_forbidden", "rest_no_route", "http_404"})
@@ -48,9 +55,11 @@ class ImageUnavailable(Exception):
 class FeaturedImages:
     """URL → attachment id, fetched and uploaded at most once per run (per instance)."""
 
-    def __init__(self, client: WPClient, *, max_bytes: int = MAX_IMAGE_BYTES,
+    def __init__(self, client: WPClient, *, site_url: str, max_bytes: int = MAX_IMAGE_BYTES,
                  timeout_s: float = IMAGE_TIMEOUT_S) -> None:
         self._client = client
+        self._site_host = urlsplit(site_url).hostname or ""
+        self._private_ok: bool | None = None
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
         self._done: dict[str, asyncio.Future[int | str]] = {}
@@ -110,7 +119,7 @@ class FeaturedImages:
         if self._http is None:  # never the site's client: no credentials for image hosts
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout_s, connect=min(self._timeout_s, 10.0)),
-                follow_redirects=True, max_redirects=5,
+                follow_redirects=False,  # each hop is checked by _stream
                 headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
         return self._http
 
@@ -131,21 +140,44 @@ class FeaturedImages:
             raise ImageUnavailable(type(exc).__name__) from None
 
     async def _stream(self, url: str) -> tuple[bytes, str]:
-        async with self._image_client().stream("GET", url) as response:
-            if response.status_code != 200:
-                raise ImageUnavailable(f"answered {response.status_code}")
-            mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if not mime.startswith("image/"):
-                raise ImageUnavailable(f"not an image: {mime or 'no Content-Type'}")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            await self._refuse_inner_network(url)
+            async with self._image_client().stream("GET", url) as response:
+                location = response.headers.get("Location")
+                if response.is_redirect and location:
+                    url = str(response.url.join(location))
+                    if urlsplit(url).scheme.lower() not in ("http", "https"):
+                        raise ImageUnavailable("redirected to a URL that is not http(s)")
+                    continue
+                return await self._body(response)
+        raise ImageUnavailable(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _refuse_inner_network(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        if self._private_ok is None:
+            self._private_ok = any(not ip.is_global for ip in await _addresses(self._site_host))
+        if self._private_ok:
+            return
+        for ip in await _addresses(host):
+            if not ip.is_global:
+                raise ImageUnavailable(f"{host} is a non-public address ({ip}); a feed may "
+                                       "not make ef fetch from its own network")
+
+    async def _body(self, response: httpx.Response) -> tuple[bytes, str]:
+        if response.status_code != 200:
+            raise ImageUnavailable(f"answered {response.status_code}")
+        mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not mime.startswith("image/"):
+            raise ImageUnavailable(f"not an image: {mime or 'no Content-Type'}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise ImageUnavailable(f"larger than {self._max_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
                 raise ImageUnavailable(f"larger than {self._max_bytes} bytes")
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise ImageUnavailable(f"larger than {self._max_bytes} bytes")
-                chunks.append(chunk)
+            chunks.append(chunk)
         if not size:
             raise ImageUnavailable("empty answer")
         return b"".join(chunks), mime
@@ -182,6 +214,19 @@ class FeaturedImages:
             raise SiteError("POST /wp-json/wp/v2/media answered without an attachment id",
                             code="invalid_media_answer")
         return media
+
+
+async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses a host name (or literal) stands for; ImageUnavailable when unknown."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        raise ImageUnavailable(f"host {host} not found") from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 def filename(url: str, mime: str) -> str:
