@@ -52,12 +52,19 @@ def compile_attributes(attributes: Sequence[Attribute]) -> Build | None:
         out = []
         for name, get, split, visible in plan:
             value = get(record)
-            if value.__class__ is str and not split and "|" not in value:
-                value = value.strip()  # the hot path: one plain value
-                if value:
-                    out.append({"name": name, "options": [value], "visible": visible})
-                continue
-            options = _options(value, split)
+            if value.__class__ is str and "|" not in value:  # the hot path: plain text
+                if not split:
+                    value = value.strip()
+                    if value:
+                        out.append({"name": name, "options": [value], "visible": visible})
+                    continue
+                options = []  # _options inline: no `|` to replace
+                for part in value.split(split):
+                    part = part.strip()
+                    if part and part not in options:
+                        options.append(part)
+            else:
+                options = _options(value, split)
             if options:
                 out.append({"name": name, "options": options, "visible": visible})
         return out

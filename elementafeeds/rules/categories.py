@@ -21,7 +21,6 @@ from elementafeeds.config.models import Categories
 from elementafeeds.rules.paths import compile_path, to_text
 
 _SPACES = re.compile(r"\s+")
-_UNMAPPED = object()
 
 
 @lru_cache(maxsize=64)
@@ -47,6 +46,9 @@ def _key(levels: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_SPACES.sub(" ", level).casefold() for level in levels)
 
 
+Match = tuple["list[dict[str, Any]] | None", "str | None"]
+
+
 def target_of(value: str | int) -> dict[str, Any]:
     """A destination category reference in the neutral form the destination resolves."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -69,7 +71,8 @@ class CategoryMatcher:
         self.depth = max((len(k) for k in self.table), default=0)
         self.default = [target_of(t) for t in config.default]
         self.skip = config.unmapped == "skip"
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[str, Match] = {}
+        """Source text → the whole result of `match`, so unmapped texts are cached as well."""
 
     def lookup(self, text: str) -> list[dict[str, Any]] | None:
         """Targets of the most specific configured prefix of `text`, or None."""
@@ -92,21 +95,20 @@ class CategoryMatcher:
         text = to_text(value)
         return [text] if text.strip() else []
 
-    def match(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str | None]:
+    def match(self, record: dict[str, Any]) -> Match:
         """(targets, None) for `record` — mapped or the default — or (None, unmapped path)
         when unmapped records are skipped. Targets are shared: copy before changing them."""
         if self.get is not None:
             value = self.get(record)
             if value.__class__ is str:  # the hot path: one category text, usually cached
-                hit = self._cache.get(value)
-                if hit is None:
+                result = self._cache.get(value)
+                if result is None:
                     hit = self.lookup(value) if value.strip() else None
-                    hit = _UNMAPPED if hit is None else hit
+                    result = (hit, None) if hit is not None else self._unmapped(
+                        [value] if value.strip() else [])
                     if len(self._cache) < 100_000:
-                        self._cache[value] = hit
-                if hit is not _UNMAPPED:
-                    return hit, None
-                return self._unmapped([value] if value.strip() else [])
+                        self._cache[value] = result
+                return result
         paths = self.sources(record)
         found: list[dict[str, Any]] = []
         for path in paths:
@@ -117,7 +119,7 @@ class CategoryMatcher:
             return found, None
         return self._unmapped(paths)
 
-    def _unmapped(self, paths: list[str]) -> tuple[list[dict[str, Any]] | None, str | None]:
+    def _unmapped(self, paths: list[str]) -> Match:
         if not self.skip:
             return self.default, None
         shown = " | ".join(self.delimiter.join(split_path(p, self.delimiter)) for p in paths)

@@ -148,7 +148,9 @@ def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int,
             return Outcome("skipped", sku, None, None, f"unmapped category: {unmapped}",
                            "unmapped_category", ordinal)
         step = "fields"
-        values = {dest: mapper(record) for dest, mapper in c.mappers}
+        values: dict[str, Any] = {}
+        for dest, mapper in c.mappers:  # a loop: a comprehension is a function call in 3.11
+            values[dest] = mapper(record)
         step = "attributes"
         attributes = c.attributes(record) if c.attributes is not None else []
         payload = c.builder.build(values, sku, [{**t} for t in targets], attributes)

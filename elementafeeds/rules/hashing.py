@@ -33,7 +33,10 @@ _FLAT = {"tags": itemgetter("name"), "images": itemgetter("src"),
 """Lists of one-shape dicts, hashed as tuples of their values: the builder makes these dicts
 with fixed keys, and marshal is three times slower on many small dicts than on tuples."""
 
-Plan = tuple[tuple[str, tuple[str, ...], tuple[tuple[int, Any], ...]], ...]
+Step = tuple[str, "str | None", tuple[str, ...], tuple[tuple[int, Any], ...], Any]
+"""(group, its one field or None, fields, (index, flatten) of list fields, flatten of the one
+field): most groups have a single field, hashed without unpacking a `map`."""
+Plan = tuple[Step, ...]
 _PLANS: dict[str, Plan] = {}
 
 
@@ -41,7 +44,9 @@ def _plan(platform: str) -> Plan:
     plan = _PLANS.get(platform)
     if plan is None:
         plan = _PLANS[platform] = tuple(
-            (group, fields, tuple((i + 1, _FLAT[f]) for i, f in enumerate(fields) if f in _FLAT))
+            (group, fields[0] if len(fields) == 1 else None, fields,
+             tuple((i + 1, _FLAT[f]) for i, f in enumerate(fields) if f in _FLAT),
+             _FLAT.get(fields[0]))
             for group, fields in groups_for(platform).items())
     return plan
 
@@ -50,10 +55,16 @@ def payload_hashes(platform: str, payload: dict[str, Any]) -> dict[str, str]:
     """{group: 32 hex digits} for every field group of the platform."""
     get = payload.get
     out = {}
-    for group, fields, flat in _PLANS.get(platform) or _plan(platform):
-        values = [HASH_VERSION, *map(get, fields)]
-        for i, flatten in flat:
-            if values[i].__class__ is list:
-                values[i] = tuple(map(flatten, values[i]))
+    for group, field, fields, flat, flatten in _PLANS.get(platform) or _plan(platform):
+        if field is not None:
+            value = get(field)
+            if flatten is not None and value.__class__ is list:
+                value = tuple(map(flatten, value))
+            values = [HASH_VERSION, value]
+        else:
+            values = [HASH_VERSION, *map(get, fields)]
+            for i, flatten_at in flat:
+                if values[i].__class__ is list:
+                    values[i] = tuple(map(flatten_at, values[i]))
         out[group] = xxh3_128_hexdigest(dumps(values, 0))
     return out

@@ -14,7 +14,7 @@ from typing import Any
 from elementafeeds.config.models import FieldSource
 from elementafeeds.rules.paths import PathError, compile_path, is_empty, plain_key
 from elementafeeds.rules.registry import compile_chain, compile_transform
-from elementafeeds.rules.templates import TemplateError, compile_template
+from elementafeeds.rules.templates import TemplateError, compile_template, parse_template
 from elementafeeds.rules.transforms import TransformSpecError
 
 Mapper = Callable[[dict[str, Any]], Any]
@@ -42,6 +42,9 @@ def compile_mapping(mapping: Any) -> Mapper:
                 items.append(_template_mapper(item, (i,)))
             else:
                 items.append(_source_mapper(item, (i,)))
+        keys = [_lone_key(item) if isinstance(item, str) else None for item in mapping]
+        if keys and all(k is not None for k in keys):
+            return _keys_mapper([k for k in keys if k is not None])
         return _list_mapper(items)
     constant = mapping
 
@@ -123,6 +126,32 @@ def _chain(specs: list[Any], where: tuple[Any, ...]) -> Any:
         except TransformSpecError as exc:
             raise MappingError(str(exc), where + ("transform", i), exc.hint) from None
     return compile_chain(specs)
+
+
+def _lone_key(source: str) -> str | None:
+    """The column of a template that is exactly one plain `{key}` (the `bare` getter's key)."""
+    parts = parse_template(source)
+    return plain_key(parts[0][1]) if len(parts) == 1 and parts[0][0] == "field" else None
+
+
+def _keys_mapper(keys: list[str]) -> Mapper:
+    """`_list_mapper` of plain-key templates (`["{image}", "{large_image}"]`), reading the
+    record inline instead of calling a getter and `is_empty` per item."""
+
+    def many_keys(record: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for key in keys:
+            value = record.get(key)
+            if value.__class__ is str:
+                if value and not value.isspace():  # not is_empty(value)
+                    out.append(value)
+            elif isinstance(value, list):
+                out.extend(v for v in value if not is_empty(v))
+            elif not is_empty(value):
+                out.append(value)
+        return out
+
+    return many_keys
 
 
 def _list_mapper(items: list[Mapper], keep_empty: bool = False) -> Mapper:

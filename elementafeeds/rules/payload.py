@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elementafeeds.rules.numbers import format_price, parse_flag
+from elementafeeds.rules.numbers import format_price, parse_flag, price_text
 from elementafeeds.rules.paths import to_text
 from elementafeeds.rules.sanitize import Sanitizer
 
@@ -103,11 +103,13 @@ def _names(value: Any) -> list[dict[str, str]]:
     """Tags as `[{"name": …}]`: a list, or text separated by commas; blanks and repeats out."""
     items = value if value.__class__ is list else _text(value).split(",")
     seen: list[str] = []
+    names = []
     for item in items:
         text = item.strip() if item.__class__ is str else _text(item)
         if text and text not in seen:
             seen.append(text)
-    return [{"name": t} for t in seen]
+            names.append({"name": text})
+    return names
 
 
 def _flag(value: Any) -> bool | None:
@@ -193,12 +195,13 @@ class PayloadBuilder:
         if not name:
             raise PayloadProblem("missing_field", "missing name")
         value = get("regular_price")
-        regular = format_price(value)
+        regular = price_text(value) if value.__class__ is str else format_price(value)
         if regular is None:
             raw = _text(value)
             raise PayloadProblem("missing_field", f"regular_price {raw!r} is not a price"
                                  if raw else "missing price (regular_price)")
-        sale = format_price(get("sale_price")) or ""
+        value = get("sale_price")
+        sale = (price_text(value) if value.__class__ is str else format_price(value)) or ""
         if sale and float(sale) >= float(regular):
             sale = ""
         value = get("status")
@@ -215,13 +218,17 @@ class PayloadBuilder:
                 raise PayloadProblem("invalid_field",
                                      f"external_url is not an http(s) link: {url[:80]!r}")
             payload["external_url"] = url
-            button = _text(get("button_text"))
+            value = get("button_text")
+            button = value.strip() if value.__class__ is str else _text(value)
             if button:
                 payload["button_text"] = button
         elif self.has_stock:
             self._stock(values, payload)
+        sanitize = self.sanitize
         for key in self.html_keys:
-            payload[key] = self._html(values[key])
+            value = values[key]
+            text = value.strip() if value.__class__ is str else _text(value)
+            payload[key] = sanitize(text) if sanitize is not None and text else text
         for key in self.text_keys:
             text = _text(values[key])
             if text:
@@ -234,19 +241,27 @@ class PayloadBuilder:
         value = get("images")
         if value.__class__ is list and len(value) < 8:  # the hot path: a few URL strings
             urls: list[str] = []
+            images = []
             for item in value:
                 text = item.strip() if item.__class__ is str else _text(item)
-                if text.startswith(_SCHEMES) and text not in urls and _is_url(text):
+                # _is_url, inline
+                if text.startswith(_SCHEMES) and len(text) > 8 and " " not in text \
+                        and text not in urls:
                     urls.append(text)
+                    images.append({"src": text})
         else:
-            urls = _urls(value)
-        payload["images"] = [{"src": u} for u in urls]
+            images = [{"src": u} for u in _urls(value)]
+        payload["images"] = images
         payload["attributes"] = attributes
         if self.has_tags:
             payload["tags"] = _names(values["tags"])
         if self.meta_keys:
-            payload["meta_data"] = [{"key": key, "value": _text(get(field)) or None}
-                                    for field, key in self.meta_keys]
+            meta = []
+            for field, key in self.meta_keys:
+                value = get(field)
+                text = value.strip() if value.__class__ is str else _text(value)
+                meta.append({"key": key, "value": text or None})
+            payload["meta_data"] = meta
         return payload
 
     def _stock(self, values: dict[str, Any], payload: dict[str, Any]) -> None:

@@ -126,6 +126,24 @@ def compile_template(source: str) -> Template:
 
         return Template(source, fields, render_one, (get,), bare=get)
 
+    field_getters = tuple(g for g in getters if g is not None)
+    if all(plain_key(f) is not None for f in fields):
+        # CSV columns: `record.get` inline instead of a getter call per placeholder
+        keyed: list[tuple[str, str | None]] = [
+            (p, p if kind == "field" else None) for kind, p in parts]
+
+        def render_keys(record: dict[str, Any]) -> str:
+            out = []
+            for text, key in keyed:
+                if key is None:
+                    out.append(text)
+                else:
+                    value = record.get(key)
+                    out.append((value if value.__class__ is str else to_text(value)).strip())
+            return "".join(out).strip()
+
+        return Template(source, fields, render_keys, field_getters)
+
     plan: list[tuple[str, Getter | None]] = [
         (p, g) for (kind, p), g in zip(parts, getters)
     ]
@@ -140,5 +158,4 @@ def compile_template(source: str) -> Template:
                 out.append((value if value.__class__ is str else to_text(value)).strip())
         return "".join(out).strip()
 
-    field_getters = tuple(g for g in getters if g is not None)
     return Template(source, fields, render_many, field_getters)

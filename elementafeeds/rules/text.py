@@ -1,7 +1,8 @@
 """Text helpers of the transforms: HTML to text, slugs, title case.
 
 Written for speed on long descriptions: regexes that start with a literal character (the
-regex engine then skips ahead with a fast search), and whitespace clean-up only where some is
+regex engine then skips ahead with a fast search; an alternation of two literals is a slower
+character-set search, hence `<(?:…|…)`), and whitespace clean-up only where some is
 needed — a `\\s{2,}` regex costs about 13 µs per KB of text, `"  " in text` well under one.
 """
 
@@ -11,7 +12,8 @@ import html
 import re
 import unicodedata
 
-_DROP = re.compile(r"<!--.*?-->|<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_DROP = re.compile(r"<(?:!--.*?-->|(script|style|template)\b.*?</\1\s*>)",
+                   re.IGNORECASE | re.DOTALL)
 _BLOCK = re.compile(r"</?(?:br|p|div|li|ul|ol|tr|td|th|h[1-6]|table|section|article)\b[^>]*>",
                     re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -25,7 +27,9 @@ _ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
 def strip_html(text: str) -> str:
     """Plain text on one line: tags dropped (scripts with their content), entities decoded."""
     if "<" in text:
-        text = _TAG.sub("", _BLOCK.sub(" ", _DROP.sub(" ", text)))
+        text = _BLOCK.sub(" ", _DROP.sub(" ", text))
+        if "<" in text:  # often only block tags: a memchr instead of another regex pass
+            text = _TAG.sub("", text)
     if "&" in text:
         text = html.unescape(text)
     for control in ("\n", "\t", "\r", "\xa0"):

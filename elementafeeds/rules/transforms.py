@@ -200,6 +200,8 @@ def _price(arg: Any) -> Transform:
         raise TransformSpecError("transform price takes no argument (write just `price`)")
 
     def apply(value: Any) -> Any:
+        if value.__class__ is str:  # the hot path: straight to the cached parser
+            return price_text(value)
         if value.__class__ is list:
             out = []
             for item in value:
