@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import traceback
+import uuid
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
@@ -27,7 +29,7 @@ from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import plan_chunk, refresh_cutoff, with_run_meta
 from elementafeeds.pipeline.progress import ProgressEvent, ProgressSink, no_progress
 from elementafeeds.pipeline.runlog import RunLog
-from elementafeeds.pipeline.worker import ChunkResult, Shipping, map_chunk
+from elementafeeds.pipeline.worker import ChunkResult, Shipping, forget_run, map_chunk
 from elementafeeds.pipeline.writer import BatchSender, WriteContext
 from elementafeeds.rules import RuleSet, build_ruleset, update_payload
 from elementafeeds.state.records import Counters, ErrorRecord, RunRow
@@ -118,6 +120,9 @@ class ConnectionRun:
             summary = ("a pool worker process died (killed by the system, perhaps out of "
                        "memory); nothing after the last recorded batch was kept")
             self.log.write("fatal", message=summary)
+        except Exception as exc:  # a bug: the run still ends failed and its lock is released
+            summary = self.log.scrub(f"internal error ({type(exc).__name__}): {exc}")
+            self.log.write("fatal", message=summary, traceback=traceback.format_exc())
         finally:
             crash_point("before_finish")
             self.log.write("finish", status=status, **self.counters.as_dict())
@@ -243,7 +248,7 @@ class ConnectionRun:
         tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir,
                                                  records_per_chunk=self.options.chunk_size)
         window = max(2, self.options.workers * 2)
-        shipping = Shipping(run_key=f"{self.store.path}#{self.run_id}",
+        shipping = Shipping(run_key=uuid.uuid4().hex,
                             payloads=not self.options.dry_run,
                             state_path=str(self.store.path), connection=self.name,
                             refresh_cutoff=cutoff)
@@ -269,6 +274,7 @@ class ConnectionRun:
                     future.exception()
                 else:
                     future.cancel()
+            forget_run(shipping.run_key)  # its state, where chunks ran in this process
 
     def _record_problems(self, result: ChunkResult) -> None:
         for problem in result.problems:

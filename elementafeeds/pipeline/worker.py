@@ -10,12 +10,16 @@ every other writer out of the ledger meanwhile. A dry run hashes only the record
 knows: a new product is a create whatever its hashes.
 
 Each task carries its RuleSet (pickling it costs 0.1 ms), but compiling it costs more than a
-millisecond — 3 µs a record on 500-record chunks — so a worker keeps the compiled RuleSet of
-each run it serves and reuses it for that run's later chunks.
+millisecond — 3 µs a record on 500-record chunks — so a worker keeps, per run it serves (a
+random key), the compiled RuleSet and its ledger connection, for the run's later chunks. Only
+the last few runs are kept (their category caches can be large); a run evicted early is just
+compiled again. The state is never inherited by a forked child.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +27,7 @@ from elementafeeds.feeds import ChunkTask, RecordProblem, read_chunk
 from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import refresh_due
 from elementafeeds.rules import Outcome, RuleSet, content_hashes, process_records
-from elementafeeds.state.store import ledger_hashes
+from elementafeeds.state.store import ledger_hashes, open_ledger_reader
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Shipping:
     hashes."""
 
     run_key: str
-    """Unique per run: the key of the run's compiled RuleSet in each worker."""
+    """Unique per run (random): the key of the run's state in each worker."""
     payloads: bool
     """False in a dry run: nothing will be written."""
     state_path: str | None
@@ -52,33 +56,51 @@ class ChunkResult:
     """Where the chunk ends in the feed file (byte ranges only): progress and ETA."""
 
 
-_RULES: dict[str, RuleSet] = {}
-_RULES_KEPT = 16
+@dataclass
+class _RunState:
+    rules: RuleSet
+    ledger: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+_RUNS: dict[str, _RunState] = {}
+_RUNS_KEPT = 4
+os.register_at_fork(after_in_child=_RUNS.clear)  # a fork must not reuse the parent's state
 
 
 def map_chunk(task: ChunkTask, rules: RuleSet, shipping: Shipping) -> ChunkResult:
-    rules = _compiled_rules(shipping.run_key, rules)
+    state = _run_state(shipping.run_key, rules)
     read = read_chunk(task)
     crash_point("worker_mid_chunk")
     # a dry run with a ledger hashes in _lighten, and only what the ledger knows
     hashed = shipping.payloads or shipping.state_path is None
-    outcomes = process_records(rules, read.records, task.first_record, hashed=hashed)
-    _lighten(outcomes, rules, shipping)
+    outcomes = process_records(state.rules, read.records, task.first_record, hashed=hashed)
+    _lighten(outcomes, state, shipping)
     return ChunkResult(task.index, len(read.records), outcomes, read.problems,
                        None if task.is_chunk_file else task.end)
 
 
-def _compiled_rules(run_key: str, rules: RuleSet) -> RuleSet:
-    """The RuleSet this process already compiled for the run, else this one (kept)."""
-    kept = _RULES.get(run_key)
-    if kept is None:
-        if len(_RULES) >= _RULES_KEPT:
-            _RULES.pop(next(iter(_RULES)))
-        kept = _RULES[run_key] = rules
-    return kept
+def _run_state(run_key: str, rules: RuleSet) -> _RunState:
+    """This process's state for the run (its compiled RuleSet), made on its first chunk."""
+    state = _RUNS.get(run_key)
+    if state is None:
+        if len(_RUNS) >= _RUNS_KEPT:
+            _RUNS.pop(next(iter(_RUNS))).close()
+        state = _RUNS[run_key] = _RunState(rules)
+    return state
 
 
-def _lighten(outcomes: list[Outcome], rules: RuleSet, shipping: Shipping) -> None:
+def forget_run(run_key: str) -> None:
+    """Drop a finished run's state (the in-process executor runs chunks in the parent)."""
+    state = _RUNS.pop(run_key, None)
+    if state is not None:
+        state.close()
+
+
+def _lighten(outcomes: list[Outcome], state: _RunState, shipping: Shipping) -> None:
     """Drop the payloads the parent will not send (and in a dry run, hash what it compares)."""
     sendable = [o for o in outcomes if o.payload is not None]
     if not sendable:
@@ -91,12 +113,14 @@ def _lighten(outcomes: list[Outcome], rules: RuleSet, shipping: Shipping) -> Non
     first: dict[str, Outcome] = {}
     for outcome in sendable:  # the first record of a SKU wins; later ones fail as duplicates
         first.setdefault(outcome.sku.lower(), outcome)  # type: ignore[union-attr]
-    known = ledger_hashes(shipping.state_path, shipping.connection, first)
+    if state.ledger is None:
+        state.ledger = open_ledger_reader(shipping.state_path)
+    known = ledger_hashes(state.ledger, shipping.connection, first)
     for outcome in sendable:
         key = outcome.sku.lower()  # type: ignore[union-attr]
         entry = known.get(key)
         if not shipping.payloads and entry is not None:
-            outcome.hashes = content_hashes(rules, outcome.payload)  # type: ignore[arg-type]
+            outcome.hashes = content_hashes(state.rules, outcome.payload)  # type: ignore[arg-type]
         if not shipping.payloads:
             outcome.payload = None
         if entry is None or entry[1] or entry[0] != outcome.hashes or first[key] is not outcome:

@@ -320,10 +320,16 @@ class StateStore:
 
 # --- read-only ledger view for pool workers ------------------------------------------------
 
-_READERS: dict[str, sqlite3.Connection] = {}
+def open_ledger_reader(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection for a pool worker, for one run (the caller closes it): a
+    connection kept longer could outlive a deleted and recreated state file."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA query_only = 1")
+    return conn
 
 
-def ledger_hashes(path: Path, connection: str, sku_keys: Iterable[str]
+def ledger_hashes(conn: sqlite3.Connection, connection: str, sku_keys: Iterable[str]
                   ) -> dict[str, tuple[dict[str, str], bool, str | None]]:
     """{sku key: (hashes, stale, site_seen_at)} of the given keys that the ledger holds with
     a product id.
@@ -331,13 +337,7 @@ def ledger_hashes(path: Path, connection: str, sku_keys: Iterable[str]
     For pool workers, which use it to decide what travels back to the parent: a record the
     ledger holds unchanged goes back as `unchanged`, without payload; in a dry run hashes are
     computed only where there is something to compare them with. The run's lock keeps every
-    other writer out of the connection's ledger meanwhile. One read-only connection per
-    worker process and database, kept for the life of the process."""
-    conn = _READERS.get(str(path))
-    if conn is None:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute("PRAGMA query_only = 1")
-        _READERS[str(path)] = conn
+    other writer out of the connection's ledger meanwhile."""
     keys = list(sku_keys)
     found: dict[str, tuple[dict[str, str], bool, str | None]] = {}
     for start in range(0, len(keys), 900):

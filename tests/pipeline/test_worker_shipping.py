@@ -86,3 +86,22 @@ def test_chunks_of_a_byte_range_feed_report_where_they_end(workspace: Path) -> N
     ends = [map_chunk(t, rules, Shipping("k6", True, None, "shop-feed")).bytes_end
             for t in tasks]
     assert ends == sorted(ends) and ends[-1] == feed.stat().st_size
+
+
+def test_runs_in_one_process_never_share_worker_state(workspace: Path, sandbox) -> None:
+    """A long-lived process (embedding, tests): a lost state file and a changed SKU template
+    between two runs must not be served from the first run's cached rules or ledger reader."""
+    from elementafeeds.pipeline.orchestrate import Selection, run_connections
+    from elementafeeds.pipeline.runner import RunOptions
+
+    options = RunOptions(workers=1, chunk_size=50)
+    ws = load_workspace(workspace)
+    [first] = run_connections(ws, Selection(("shop-feed",)), options)
+    assert first.as_dict()["created"] == 120
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ws.state_path}{suffix}").unlink(missing_ok=True)
+    conn = workspace / "connections" / "all.yaml"
+    conn.write_text(conn.read_text().replace('sku: "t-{', 'sku: "u-{'))
+    [second] = run_connections(load_workspace(workspace), Selection(("shop-feed",)), options)
+    assert (second.as_dict()["created"], second.as_dict()["unchanged"]) == (120, 0)
+    assert len(sandbox.products(sku="u-P00001")) == 1
