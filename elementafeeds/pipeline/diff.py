@@ -75,6 +75,8 @@ def plan_chunk(
         entry = ledger.get(key)
         if entry is not None and entry.product_id is not None:
             changed = {g for g, h in hashes.items() if entry.hashes.get(g) != h}
+            if _sha1_era(entry.hashes):
+                changed.discard("images")  # see _sha1_era
             if entry.stale_action:
                 plan.writes.append(PlannedWrite(
                     "update", outcome.sku, restore_payload(_payload(outcome, dry_run)), hashes,
@@ -98,6 +100,14 @@ def plan_chunk(
                 "create", outcome.sku, _payload(outcome, dry_run), hashes, "created", None,
                 outcome.record))
     return plan
+
+
+def _sha1_era(hashes: dict[str, str]) -> bool:
+    """Hashes written before the digest became XXH3-128 (40 hex digits, not 32). They differ
+    from today's for every product, so the first run after the change updates each product
+    once — but without its images: a store downloads every image it is sent again, and an
+    image that truly changed in that same run is the rarer loss."""
+    return any(len(h) == 40 for h in hashes.values())
 
 
 def _payload(outcome: Outcome, dry_run: bool) -> dict[str, Any]:
