@@ -42,6 +42,9 @@ class WriteResult:
     message: str | None = None
     """Operator-readable and free of secrets."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    retry_groups: tuple[str, ...] = ()
+    """Field groups the site did not take this time for a passing reason (an image host that
+    timed out): the ledger keeps no hash for them, so the next run sends them again."""
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,10 @@ class BatchSender:
                 errors.append(ErrorRecord("write", warning, planned.sku, "warning",
                                           planned.record))
             if result.product_id is not None:
-                rows.append(LedgerWrite(planned.sku, result.product_id, planned.hashes, now))
+                hashes = planned.hashes
+                if result.retry_groups:
+                    hashes = {g: h for g, h in hashes.items() if g not in result.retry_groups}
+                rows.append(LedgerWrite(planned.sku, result.product_id, hashes, now))
         for error in errors:
             ctx.log("error", **error.__dict__)
         with ctx.store.transaction() as conn:

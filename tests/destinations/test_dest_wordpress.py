@@ -449,9 +449,14 @@ def test_a_feed_cannot_make_ef_fetch_from_its_own_network() -> None:
     host = _CountingImageHost()
     try:
         media, warning = _images_for("https://8.8.8.8", host.url)
-        assert media is None and "non-public address (127.0.0.1)" in (warning or "")
+        assert media is None and "non-public address (127.0.0.1, loopback)" in (warning or "")
         media, warning = _images_for("https://8.8.8.8", "http://169.254.169.254/x.png")
         assert media is None and "non-public address" in (warning or "")
+        # an intranet site may use intranet images, but not loopback or cloud metadata
+        media, warning = _images_for("http://10.1.2.3", host.url)
+        assert media is None and "loopback" in (warning or "")
+        media, warning = _images_for("http://10.1.2.3", "http://169.254.169.254/x.png")
+        assert media is None and "link-local" in (warning or "")
         assert host.hits == 0
     finally:
         host.close()

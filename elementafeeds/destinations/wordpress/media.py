@@ -9,10 +9,11 @@ The download runs on its own HTTP client, without the site's credentials: the im
 a third party named by the feed. Only http/https, an `image/*` answer, at most `max_bytes`
 (checked while streaming, so a lying Content-Length cannot fill memory) and a deadline. The
 feed is hostile: a URL (or a redirect, followed by hand for that reason) whose host resolves to
-a loopback, private, link-local or reserved address is refused, so a feed cannot make `ef`
-fetch from the network it runs in — unless the site itself is on such an address (a sandbox,
-an intranet site). The check resolves the name before the request; a DNS server that answers
-differently the second time is not covered.
+a loopback, link-local, private or reserved address is refused, so a feed cannot make `ef`
+fetch from the network it runs in — unless the site itself is on that kind of address (a
+sandbox on loopback, an intranet site on a private network; link-local cloud metadata stays
+out of reach of both). The check resolves the name before the request; a DNS server that
+answers differently the second time is not covered.
 
 Whatever goes wrong becomes a warning naming the URL, and the post is written without its
 image: a dead image link must not keep a product off the site. A site that refuses uploads
@@ -49,7 +50,12 @@ UPLOAD_HINT = ("the user needs the upload_files capability (Author, Editor or Ad
 
 
 class ImageUnavailable(Exception):
-    """The image could not be fetched from its host (the text says why)."""
+    """The image could not be fetched from its host (the text says why). `transient`: the
+    host may answer next time (a timeout, a 5xx), so the next run tries again."""
+
+    def __init__(self, reason: str, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 class FeaturedImages:
@@ -59,10 +65,12 @@ class FeaturedImages:
                  timeout_s: float = IMAGE_TIMEOUT_S) -> None:
         self._client = client
         self._site_host = urlsplit(site_url).hostname or ""
-        self._private_ok: bool | None = None
+        self._site_kinds: set[str] | None = None
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
         self._done: dict[str, asyncio.Future[int | str]] = {}
+        self.retry_later: set[str] = set()
+        """URLs that failed for a passing reason in this run (see ImageUnavailable)."""
         self._refused: str | None = None
         self._allowed = False
         self._probe = asyncio.Lock()
@@ -96,6 +104,8 @@ class FeaturedImages:
         try:
             data, mime = await self._download(url)
         except ImageUnavailable as exc:
+            if exc.transient:
+                self.retry_later.add(url)
             return f"featured image {url} could not be downloaded ({exc}); post written without it"
         try:
             media = await self._upload_where_allowed(data, mime, filename(url, mime))
@@ -105,6 +115,7 @@ class FeaturedImages:
             if exc.code in REFUSALS or exc.status in (401, 403):
                 self._refused = f"{exc.status} {exc.code}"
                 return self._refusal(url)
+            self.retry_later.add(url)
             return (f"featured image {url} was not uploaded ({exc.message}); post written "
                     "without it")
         return self._refusal(url) if media is None else media
@@ -135,9 +146,11 @@ class FeaturedImages:
             async with asyncio.timeout(self._timeout_s * 2):  # a trickling host too
                 return await self._stream(url)
         except TimeoutError:
-            raise ImageUnavailable("timed out") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ImageUnavailable("timed out", transient=True) from None
+        except httpx.InvalidURL as exc:
             raise ImageUnavailable(type(exc).__name__) from None
+        except httpx.HTTPError as exc:  # refused, reset, timed out: the host may recover
+            raise ImageUnavailable(type(exc).__name__, transient=True) from None
 
     async def _stream(self, url: str) -> tuple[bytes, str]:
         for _ in range(MAX_REDIRECTS + 1):
@@ -154,18 +167,22 @@ class FeaturedImages:
 
     async def _refuse_inner_network(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
-        if self._private_ok is None:
-            self._private_ok = any(not ip.is_global for ip in await _addresses(self._site_host))
-        if self._private_ok:
-            return
+        if self._site_kinds is None:
+            try:
+                self._site_kinds = {_kind(ip) for ip in await _addresses(self._site_host)}
+            except ImageUnavailable:
+                self._site_kinds = set()
         for ip in await _addresses(host):
-            if not ip.is_global:
-                raise ImageUnavailable(f"{host} is a non-public address ({ip}); a feed may "
-                                       "not make ef fetch from its own network")
+            kind = _kind(ip)
+            if kind != "public" and kind not in self._site_kinds:
+                raise ImageUnavailable(f"{host} is a non-public address ({ip}, {kind}); a "
+                                       "feed may not make ef fetch from its own network")
 
     async def _body(self, response: httpx.Response) -> tuple[bytes, str]:
         if response.status_code != 200:
-            raise ImageUnavailable(f"answered {response.status_code}")
+            raise ImageUnavailable(f"answered {response.status_code}",
+                                   transient=response.status_code in (408, 429)
+                                   or response.status_code >= 500)
         mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if not mime.startswith("image/"):
             raise ImageUnavailable(f"not an image: {mime or 'no Content-Type'}")
@@ -225,8 +242,16 @@ async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Ad
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError:
-        raise ImageUnavailable(f"host {host} not found") from None
+        raise ImageUnavailable(f"host {host} not found", transient=True) from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    return "public" if ip.is_global else "private"
 
 
 def filename(url: str, mime: str) -> str:

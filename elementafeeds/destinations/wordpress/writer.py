@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from elementafeeds.destinations.base import RemoteProduct, WriteOp, WriteResult
@@ -118,6 +118,7 @@ class Prepared:
     params: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     result: WriteResult | None = None
+    retry_image: bool = False
 
 
 class PostWriter:
@@ -162,6 +163,8 @@ class PostWriter:
         out: list[WriteResult] = []
         for p in prepared:
             assert p.result is not None
+            if p.retry_image and p.result.status != "failed":
+                p.result = replace(p.result, retry_groups=("images",))
             if p.result.status != "failed":
                 self._on_written(p.result, p.op)
             out.append(p.result)
@@ -189,11 +192,12 @@ class PostWriter:
         p.path = self._base if op.action == "create" else f"{self._base}/{pid}"
         p.method = "POST"
         try:
-            p.body = await self._body(op, p.warnings)
+            p.body = await self._body(p)
         except _Unresolved as exc:
             p.result = WriteResult(op.sku, "failed", pid, code=exc.code, message=str(exc))
 
-    async def _body(self, op: WriteOp, warnings: list[str]) -> dict[str, Any]:
+    async def _body(self, p: Prepared) -> dict[str, Any]:
+        op = p.op
         payload = dict(op.payload or {})
         body: dict[str, Any] = {}
         for name in ("title", "content", "excerpt", "status", "slug", "date", "author",
@@ -217,7 +221,8 @@ class PostWriter:
             if media_id is not None:
                 body["featured_media"] = media_id
             elif warning:
-                warnings.append(warning)
+                p.warnings.append(warning)
+                p.retry_image = url in self._images.retry_later
         meta = dict(payload.get("meta") or {})
         if op.action == "create" or meta:
             meta[SKU_META] = op.sku
