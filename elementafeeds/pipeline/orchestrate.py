@@ -48,14 +48,18 @@ def select_connections(ws: Workspace, store: StateStore, selection: Selection,
 
 def run_connections(ws: Workspace, selection: Selection, options: RunOptions,
                     parallel: int = 4, progress: ProgressSink = no_progress) -> list[RunReport]:
+    store = StateStore(ws.state_path)
+    try:
+        names = select_connections(ws, store, selection)
+    finally:
+        store.close()  # closed before the pool forks: a child never inherits a connection
+    if not names:  # `--due` from cron with nothing due: no pool at all
+        return []
     with ExitStack() as stack:
         # the pool first: its workers fork before any thread or database connection exists
         executor = stack.enter_context(make_executor(options.workers))
         store = StateStore(ws.state_path)
         stack.callback(store.close)
-        names = select_connections(ws, store, selection)
-        if not names:
-            return []
         sites = stack.enter_context(embedded_sandbox(
             ws, [ws.connections[n].site for n in names], options.dry_run))
         factory = destination_factory()
