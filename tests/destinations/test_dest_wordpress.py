@@ -198,6 +198,7 @@ def test_a_site_refusing_uploads_gets_the_post_without_image_and_a_warning(
 @pytest.mark.parametrize("variant, reason", [
     ("status=404", "answered 404"),
     ("type=text/html", "not an image"),
+    ("type=image/svg+xml", "can carry scripts"),
     (f"size={MAX_IMAGE_BYTES + 1}", "larger than"),
     ("port 1", "ConnectError"),
     ("ftp", "not an http(s) URL"),

@@ -186,6 +186,8 @@ class FeaturedImages:
         mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if not mime.startswith("image/"):
             raise ImageUnavailable(f"not an image: {mime or 'no Content-Type'}")
+        if mime.startswith("image/svg"):  # a document that can carry scripts, not a picture
+            raise ImageUnavailable("an SVG image, which can carry scripts; not uploaded")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise ImageUnavailable(f"larger than {self._max_bytes} bytes")
