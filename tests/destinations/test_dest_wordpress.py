@@ -19,6 +19,7 @@ from elementafeeds.destinations.wordpress import WordPressDestination
 from elementafeeds.destinations.wordpress.media import MAX_IMAGE_BYTES
 from elementafeeds.errors import SiteError
 from elementafeeds.sandbox.testing import SandboxHandle
+from tests.image_host import CountingImageHost
 
 USER_ENV, PASS_ENV = "EF_TEST_WP_USER", "EF_TEST_WP_PASSWORD"
 
@@ -394,43 +395,6 @@ def test_a_batch_that_keeps_losing_answers_is_split_in_halves(wp: SandboxHandle,
         f"Renamed {n}" for n in range(6)}
 
 
-class _CountingImageHost:
-    """A tiny image host on 127.0.0.1 that counts requests; `redirect` sends them elsewhere."""
-
-    def __init__(self, redirect: str | None = None) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                host.hits += 1
-                if redirect:
-                    self.send_response(302)
-                    self.send_header("Location", redirect)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", "4")
-                self.end_headers()
-                self.wfile.write(b"\x89PNG")
-
-        self.hits = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/img.png"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _images_for(site_url: str, url: str) -> tuple[int | None, str | None]:
     from elementafeeds.destinations.wordpress.media import FeaturedImages
 
@@ -447,7 +411,7 @@ def _images_for(site_url: str, url: str) -> tuple[int | None, str | None]:
 def test_a_feed_cannot_make_ef_fetch_from_its_own_network() -> None:
     """A site on a public address: image URLs (and redirects) to loopback, private or
     link-local hosts are refused before any request is made."""
-    host = _CountingImageHost()
+    host = CountingImageHost()
     try:
         media, warning = _images_for("https://8.8.8.8", host.url)
         assert media is None and "non-public address (127.0.0.1, loopback)" in (warning or "")
@@ -465,13 +429,13 @@ def test_a_feed_cannot_make_ef_fetch_from_its_own_network() -> None:
 
 def test_a_redirect_is_checked_like_the_url_it_came_from(wp: SandboxHandle) -> None:
     """Redirects are followed by hand, each hop checked; on a private site all hosts pass."""
-    target = _CountingImageHost()
-    hop = _CountingImageHost(redirect=target.url)
+    target = CountingImageHost()
+    hop = CountingImageHost(redirect=target.url)
     try:
         [result] = _write(wp, [post(1, featured_media_url=hop.url)])
         assert result.status == "created" and not result.warnings, result
         assert (hop.hits, target.hits) == (1, 1) and len(wp.media()) == 1
-        loop = _CountingImageHost(redirect="/img.png")  # redirects to itself, forever
+        loop = CountingImageHost(redirect="/img.png")  # redirects to itself, forever
         try:
             [looping] = _write(wp, [post(2, featured_media_url=loop.url)])
             assert any("more than 5 redirects" in w for w in looping.warnings), looping

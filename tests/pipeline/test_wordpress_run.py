@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.image_host import CountingImageHost
 from tests.pipeline.conftest import ef, write_feed
 
 
@@ -118,44 +119,24 @@ def test_an_image_host_that_was_down_is_tried_again_next_run(wp_workspace: Path,
                                                              sandbox) -> None:
     """A 503 from the image host is passing: the post is written without the image, and the
     next run (same feed) sends the image again; a 404 would not be retried."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    state = {"status": 503, "hits": 0}
-
-    class Host(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            state["hits"] += 1
-            self.send_response(state["status"])
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", "4")
-            self.end_headers()
-            self.wfile.write(b"\x89PNG")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Host)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = CountingImageHost(status=503)
     try:
         conn = wp_workspace / "connections" / "wp.yaml"
         conn.write_text(conn.read_text().replace(
             'content: "Hinta {search_price}"',
             'content: "Hinta {search_price}"\n  featured_media_url: "{image}"'))
-        url = f"http://127.0.0.1:{server.server_address[1]}/down.png"
-        _image_feed(wp_workspace / "feeds" / "deals.csv", [url])
+        _image_feed(wp_workspace / "feeds" / "deals.csv", [host.url])
         first = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json").stdout)["runs"][0]
         assert first["created"] == 1 and [p["featured_media"] for p in sandbox.posts()] == [0]
-        state["status"] = 200
+        host.status = 200
         again = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json", "--force")
                            .stdout)["runs"][0]
         assert again["updated"] == 1, again
         [media] = sandbox.media()
         assert [p["featured_media"] for p in sandbox.posts()] == [media["id"]]
-        hits = state["hits"]
+        hits = host.hits
         third = json.loads(ef(wp_workspace, "run", "deals-to-blog", "--json", "--force")
                            .stdout)["runs"][0]
-        assert third["unchanged"] == 1 and state["hits"] == hits  # taken: not sent again
+        assert third["unchanged"] == 1 and host.hits == hits  # taken: not sent again
     finally:
-        server.shutdown()
-        server.server_close()
+        host.close()
