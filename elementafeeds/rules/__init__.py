@@ -12,14 +12,15 @@ from elementafeeds.rules.engine import (
     Outcome,
     RuleSet,
     build_ruleset,
-    content_hashes,
     process_record,
     process_records,
+    sku_keys,
     update_payload,
 )
 
 __all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "check_workspace",
-           "content_hashes", "preview_connection", "process_record", "process_records", "update_payload"]
+           "preview_connection", "process_record", "process_records", "sku_keys",
+           "update_payload"]
 
 
 def __getattr__(name: str):  # keep `import elementafeeds.rules` light for `ef --help`

@@ -10,12 +10,18 @@ closures do not pickle and would be slower to ship than to rebuild.
 send (with payload and hashes), filtered (by which rule), skipped (unmapped category) or
 failed (why). Order of decisions: SKU rendered → filters → SKU required → category →
 fields → payload essentials → hashes.
+
+A caller that only needs the verdict of some records (a dry run, for products it would
+create) names the SKUs it needs payloads for; the others are only checked: the fields that
+decide whether an item can be sent (name, price …) and those whose mapping can fail are
+mapped, the rest — descriptions, images, meta, attributes, which cannot fail — are not. The
+verdict, code and reason are the same either way (tests/rules/test_checked_only.py).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,8 +30,9 @@ from elementafeeds.rules.attributes import compile_attributes
 from elementafeeds.rules.categories import CategoryMatcher
 from elementafeeds.rules.filters import compile_filters
 from elementafeeds.rules.hashing import payload_hashes
-from elementafeeds.rules.mapping import compile_mapping
+from elementafeeds.rules.mapping import can_fail, compile_mapping
 from elementafeeds.rules.payload import (
+    DECIDING,
     FIELD_GROUPS,
     PayloadBuilder,
     PayloadProblem,
@@ -39,12 +46,12 @@ from elementafeeds.rules.transforms import TransformError
 if TYPE_CHECKING:
     from elementafeeds.config.loader import Workspace
 
-__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "content_hashes",
-           "process_record", "process_records", "update_payload"]
+__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "process_record",
+           "process_records", "sku_keys", "update_payload"]
 
-Verdict = Literal["send", "filtered", "skipped", "failed", "unchanged"]
-"""`unchanged` is never set here: the pipeline sets it on a `send` whose hashes the ledger
-already holds."""
+Verdict = Literal["send", "filtered", "skipped", "failed", "unchanged", "new"]
+"""`unchanged` and `new` are never set here: the pipeline sets `unchanged` on a `send` whose
+hashes the ledger already holds, and `new` on a checked-only `send` the ledger lacks."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +100,9 @@ class Compiled:
         self.filter = compile_filters(conn.filters)
         self.sku = compile_sku(conn.sku)
         self.mappers = [(dest, compile_mapping(m)) for dest, m in rules.fields.items()]
+        deciding = DECIDING[rules.platform]
+        self.deciders = [(dest, mapper) for dest, mapper in self.mappers
+                         if dest in deciding or can_fail(rules.fields[dest])]
         self.categories = CategoryMatcher(rules.categories)
         self.attributes = compile_attributes(rules.attributes)
         self.builder = PayloadBuilder(rules.platform, rules.product_type,
@@ -118,6 +128,12 @@ class Outcome:
     record: int
     """Ordinal of the record in the feed."""
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # as a tuple of fields: a slotted dataclass's default pickling costs 3× more, and
+        # every outcome crosses from a pool worker to the parent
+        return Outcome, (self.verdict, self.sku, self.payload, self.hashes, self.reason,
+                         self.code, self.record)
+
 
 def build_ruleset(ws: Workspace, connection_name: str) -> RuleSet:
     """The RuleSet of a connection; ConfigError with every located problem otherwise."""
@@ -127,9 +143,10 @@ def build_ruleset(ws: Workspace, connection_name: str) -> RuleSet:
 
 
 def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int,
-                   hashed: bool = True) -> Outcome:
+                   payload_for: Container[str] | None = None) -> Outcome:
     """The outcome of one record. Pure; a bad record fails with a reason, it never raises.
-    `hashed=False` leaves the hashes to `content_hashes`, for callers that need few."""
+    With `payload_for` (lower-case SKUs), a record whose SKU is not in it is only checked:
+    a `send` without payload or hashes."""
     c = rules.__dict__.get("_compiled") or rules.compiled
     sku: str | None = None
     step = "sku"
@@ -149,13 +166,17 @@ def process_record(rules: RuleSet, record: dict[str, Any], ordinal: int,
                            "unmapped_category", ordinal)
         step = "fields"
         values: dict[str, Any] = {}
+        if payload_for is not None and sku.lower() not in payload_for:
+            for dest, mapper in c.deciders:
+                values[dest] = mapper(record)
+            c.builder.check(values)
+            return Outcome("send", sku, None, None, None, None, ordinal)
         for dest, mapper in c.mappers:  # a loop: a comprehension is a function call in 3.11
             values[dest] = mapper(record)
         step = "attributes"
         attributes = c.attributes(record) if c.attributes is not None else []
         payload = c.builder.build(values, sku, [{**t} for t in targets], attributes)
-        return Outcome("send", sku, payload,
-                       payload_hashes(c.platform, payload) if hashed else None, None, None,
+        return Outcome("send", sku, payload, payload_hashes(c.platform, payload), None, None,
                        ordinal)
     except PayloadProblem as exc:
         return Outcome("failed", sku, None, None, exc.reason, exc.code, ordinal)
@@ -178,10 +199,11 @@ def _failing_field(c: Compiled, record: dict[str, Any]) -> str:
 
 
 def process_records(rules: RuleSet, records: Iterable[dict[str, Any]],
-                    first_ordinal: int, hashed: bool = True) -> list[Outcome]:
+                    first_ordinal: int, payload_for: Container[str] | None = None
+                    ) -> list[Outcome]:
     """Outcomes of a chunk of records (a top-level function, for pool workers).
 
-    `records` may be a list or any iterable of records.
+    `records` may be a list or any iterable of records; `payload_for` as in `process_record`.
 
     The cyclic garbage collector is paused for the chunk: processing allocates many small
     containers and no cycles, and collections triggered by those allocations would walk
@@ -190,16 +212,25 @@ def process_records(rules: RuleSet, records: Iterable[dict[str, Any]],
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [process_record(rules, record, first_ordinal + i, hashed)
+        return [process_record(rules, record, first_ordinal + i, payload_for)
                 for i, record in enumerate(records)]
     finally:
         if enabled:
             gc.enable()
 
 
-def content_hashes(rules: RuleSet, payload: dict[str, Any]) -> dict[str, str]:
-    """The field-group hashes of a payload `process_record` built with `hashed=False`."""
-    return payload_hashes(rules.platform, payload)
+def sku_keys(rules: RuleSet, records: Iterable[dict[str, Any]]) -> list[str]:
+    """The lower-case SKUs the records render (to ask the ledger before processing them)."""
+    render = rules.compiled.sku
+    keys = []
+    for record in records:
+        try:
+            sku = render(record)[0]
+        except Exception:  # noqa: BLE001 - process_record reports it
+            continue
+        if sku is not None:
+            keys.append(sku.lower())
+    return keys
 
 
 def update_payload(rules: RuleSet, payload: dict[str, Any], changed_groups: set[str]) -> dict:

@@ -15,7 +15,7 @@ from elementafeeds.config.models import FieldSource
 from elementafeeds.rules.paths import PathError, compile_path, is_empty, plain_key
 from elementafeeds.rules.registry import compile_chain, compile_transform
 from elementafeeds.rules.templates import TemplateError, compile_template, parse_template
-from elementafeeds.rules.transforms import TransformSpecError
+from elementafeeds.rules.transforms import NEVER_RAISE, TransformSpecError
 
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -52,6 +52,24 @@ def compile_mapping(mapping: Any) -> Mapper:
         return constant
 
     return constant_mapper
+
+
+def can_fail(mapping: Any) -> bool:
+    """Whether a compiled mapping may raise for some record: only through a transform outside
+    `NEVER_RAISE` (getters, templates and constants take any record)."""
+    if isinstance(mapping, list):
+        return any(can_fail(item) for item in mapping)
+    if isinstance(mapping, FieldSource):
+        return any(_transform_name(spec) not in NEVER_RAISE for spec in mapping.transform)
+    return False
+
+
+def _transform_name(spec: Any) -> str | None:
+    if isinstance(spec, str):
+        return spec.strip()
+    if isinstance(spec, dict) and len(spec) == 1:
+        return str(next(iter(spec)))
+    return None
 
 
 def _template_mapper(source: str, where: tuple[Any, ...]) -> Mapper:

@@ -8,7 +8,7 @@ filters, transforms and the payload all ask for the same ones.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -88,4 +88,7 @@ _DECIMAL_COMMA = re.compile(r"(?:0|[1-9][0-9]{0,14}),[0-9][0-9]\Z")
 def _format_number(number: Decimal | None) -> str | None:
     if number is None or not number.is_finite() or number <= 0:
         return None
-    return format(number.quantize(CENT, rounding=ROUND_HALF_UP), "f")
+    try:
+        return format(number.quantize(CENT, rounding=ROUND_HALF_UP), "f")
+    except InvalidOperation:  # more digits than a Decimal holds (1e40): no price either
+        return None

@@ -51,6 +51,10 @@ NOT_MAPPED = {"sku": "sku is the connection's `sku:` template",
               "meta": "map single meta keys as fields named meta.KEY",
               "id": "the destination id is managed by ElementaFeeds"}
 STOCK_FIELDS = ("stock_status", "stock_quantity", "manage_stock")
+DECIDING = {"woocommerce": frozenset({"type", "name", "regular_price", "external_url"}),
+            "wordpress": frozenset({"title"})}
+"""The fields whose values decide whether an item can be sent at all (`PayloadBuilder.check`);
+every other field only shapes the payload, and its shaping never fails."""
 
 
 def groups_for(platform: str) -> dict[str, tuple[str, ...]]:
@@ -185,8 +189,18 @@ class PayloadBuilder:
         text = value.strip() if value.__class__ is str else _text(value)
         return self.sanitize(text) if self.sanitize is not None and text else text
 
-    def _product(self, values: dict[str, Any], sku: str, categories: list[dict[str, Any]],
-                 attributes: list[dict[str, Any]]) -> dict[str, Any]:
+    def check(self, values: dict[str, Any]) -> None:
+        """`build`'s verdict alone: PayloadProblem when the item cannot be sent. `values` need
+        only hold the `DECIDING` fields (and those whose mapping can fail)."""
+        if self.platform == "woocommerce":
+            product_type, _, _ = self._product_essentials(values)
+            if product_type == "external":
+                self._external_url(values)
+        else:
+            self._title(values)
+
+    def _product_essentials(self, values: dict[str, Any]) -> tuple[str | None, str, str]:
+        """(type, name, regular price), or PayloadProblem."""
         get = values.get
         product_type = (_text(get("type")) or self.product_type) if self.has_type \
             else self.product_type
@@ -200,6 +214,30 @@ class PayloadBuilder:
             raw = _text(value)
             raise PayloadProblem("missing_field", f"regular_price {raw!r} is not a price"
                                  if raw else "missing price (regular_price)")
+        return product_type, name, regular
+
+    @staticmethod
+    def _external_url(values: dict[str, Any]) -> str:
+        value = values.get("external_url")
+        url = value.strip() if value.__class__ is str else _text(value)
+        if not url:
+            raise PayloadProblem("missing_field", "missing external_url")
+        if not _is_url(url):
+            raise PayloadProblem("invalid_field",
+                                 f"external_url is not an http(s) link: {url[:80]!r}")
+        return url
+
+    @staticmethod
+    def _title(values: dict[str, Any]) -> str:
+        title = _text(values.get("title"))
+        if not title:
+            raise PayloadProblem("missing_field", "missing title")
+        return title
+
+    def _product(self, values: dict[str, Any], sku: str, categories: list[dict[str, Any]],
+                 attributes: list[dict[str, Any]]) -> dict[str, Any]:
+        get = values.get
+        product_type, name, regular = self._product_essentials(values)
         value = get("sale_price")
         sale = (price_text(value) if value.__class__ is str else format_price(value)) or ""
         if sale and float(sale) >= float(regular):
@@ -210,14 +248,7 @@ class PayloadBuilder:
             "status": (value.strip() if value.__class__ is str else _text(value)) or "publish",
             "sku": sku, "regular_price": regular, "sale_price": sale}
         if product_type == "external":
-            value = get("external_url")
-            url = value.strip() if value.__class__ is str else _text(value)
-            if not url:
-                raise PayloadProblem("missing_field", "missing external_url")
-            if not _is_url(url):
-                raise PayloadProblem("invalid_field",
-                                     f"external_url is not an http(s) link: {url[:80]!r}")
-            payload["external_url"] = url
+            payload["external_url"] = self._external_url(values)
             value = get("button_text")
             button = value.strip() if value.__class__ is str else _text(value)
             if button:
@@ -281,10 +312,8 @@ class PayloadBuilder:
 
     def _post(self, values: dict[str, Any], categories: list[dict[str, Any]]) -> dict[str, Any]:
         get = values.get
-        title = _text(get("title"))
-        if not title:
-            raise PayloadProblem("missing_field", "missing title")
-        payload: dict[str, Any] = {"title": title, "status": _text(get("status")) or "publish"}
+        payload: dict[str, Any] = {"title": self._title(values),
+                                   "status": _text(get("status")) or "publish"}
         for key in self.html_keys:
             payload[key] = self._html(values[key])
         for key in self.text_keys:

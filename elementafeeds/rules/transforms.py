@@ -354,3 +354,9 @@ BUILTIN: dict[str, Factory] = {
     "default": _default,
     "first_non_empty": _first_non_empty,
 }
+
+NEVER_RAISE = frozenset(BUILTIN) - {"multiply", "add", "round", "regex_extract"}
+"""Built-in transforms that accept any value and never raise. A mapping made only of these
+cannot fail a record, so a dry run may leave it unevaluated for products it would create (see
+`engine.process_record`). The others reject values that are not numbers, or a named group a
+match lacks; plugins are never assumed safe."""
