@@ -138,7 +138,21 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
 def test_seen_set_flags_duplicates_across_chunks(tmp_path: Path) -> None:
     seen = SeenSet(tmp_path / "seen.db")
     assert seen.add(["a", "b", "a"]) == [False, False, True]
-    assert seen.add(["c", "b"]) == [False, True]
-    assert sorted(seen) == ["a", "b", "c"] and len(seen) == 3
+    assert seen.add(["c", "b", "sku-\udcff"]) == [False, True, False]  # undecodable bytes too
+    assert seen.add(["sku-\udcff"]) == [True]
+    seen.close()
+
+
+@pytest.mark.parametrize("max_slots", [1 << 20, 1 << 11])
+def test_seen_set_grows_then_spills_to_disk_and_stays_exact(tmp_path: Path,
+                                                            max_slots: int) -> None:
+    seen = SeenSet(tmp_path / "seen.db", max_slots=max_slots)
+    keys = [f"sku-{i}" for i in range(5000)]
+    flags = []
+    for start in range(0, 10_000, 250):  # every key twice, the repeats 5000 records later
+        flags += seen.add((keys + keys)[start:start + 250])
+    assert flags == [False] * 5000 + [True] * 5000
+    assert (tmp_path / "seen.db").exists() == (max_slots < 5000)  # the full table spilled
+    assert seen.add(["sku-4999", "new", "new"]) == [True, False, True]
     seen.close()
     assert not (tmp_path / "seen.db").exists()
