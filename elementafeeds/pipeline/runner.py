@@ -197,16 +197,17 @@ class ConnectionRun:
         try:
             cutoff = refresh_cutoff(self.conn.stale.after_days, now)
             async for result in self._mapped_chunks(rules, spec, path, work_dir, cutoff):
-                outcomes = result.outcomes
-                if limit is not None:
-                    outcomes = outcomes[:max(0, limit - self.counters.records)]
-                self.counters.records += len(outcomes)
+                outcomes, skipped = result.outcomes, result.skipped
+                if limit is not None and self.counters.records + result.records > limit:
+                    take = max(0, limit - self.counters.records)
+                    outcomes = [o for o in outcomes if o.record < result.first_record + take]
+                    skipped = skipped[:take]
+                self.counters.records += len(outcomes) + skipped.count(1)
+                self.counters.skipped += skipped.count(1)
                 self._record_problems(result)
-                sendable = self._settle(outcomes, seen)
-                unchanged = [o.sku.lower() for o in sendable if o.verdict == "unchanged"]
-                if unchanged:  # the worker found these in the ledger as they are
-                    sendable = [o for o in sendable if o.verdict != "unchanged"]
-                    self.counters.unchanged += len(unchanged)
+                sendable, unchanged, new = self._settle(outcomes, seen)
+                self.counters.unchanged += len(unchanged)  # in the ledger as they are
+                self.counters.created += new  # a dry run's creates: the ledger lacks them
                 ledger, remote = await self._lookup(destination, sendable)
                 plan = plan_chunk(
                     sendable, ledger, remote,
@@ -281,27 +282,32 @@ class ConnectionRun:
             self.log.write("record_problem", record=problem.record, column=problem.column,
                            message=problem.message)
 
-    def _settle(self, outcomes: list[Any], seen: SeenSet) -> list[Any]:
-        """Count filtered, skipped and failed records; drop duplicate SKUs (first wins)."""
+    def _settle(self, outcomes: list[Any], seen: SeenSet) -> tuple[list[Any], list[str], int]:
+        """Record failed records and duplicate SKUs (the first wins); of the rest, (outcomes
+        to diff, SKU keys of unchanged products, number of new products of a dry run)."""
         sendable = []
         errors: list[ErrorRecord] = []
         for outcome in outcomes:
-            if outcome.verdict in ("filtered", "skipped"):
-                self.counters.skipped += 1
-            elif outcome.verdict == "failed":
+            if outcome.verdict == "failed":
                 errors.append(ErrorRecord("map", outcome.reason or "failed", outcome.sku,
                                           outcome.code, outcome.record))
             else:
                 sendable.append(outcome)
-        flags = seen.add([o.sku.lower() for o in sendable]) if sendable else []
-        kept = []
-        for outcome, duplicate in zip(sendable, flags):
+        keys = [o.sku.lower() for o in sendable]
+        kept: list[Any] = []
+        unchanged: list[str] = []
+        new = 0
+        for outcome, key, duplicate in zip(sendable, keys, seen.add(keys)):
             if duplicate:
                 errors.append(ErrorRecord(
                     "diff", f"duplicate SKU '{outcome.sku}': an earlier record of the feed has "
                     "it, and the first one wins", outcome.sku, "duplicate_sku", outcome.record))
-            else:
+            elif outcome.verdict == "send":
                 kept.append(outcome)
+            elif outcome.verdict == "unchanged":
+                unchanged.append(key)
+            else:
+                new += 1
         if errors:
             self.counters.failed += len(errors)
             for error in errors:
@@ -311,7 +317,7 @@ class ConnectionRun:
                 self.store.add_errors(conn, self.run_id, errors,
                                       self.ws.settings.defaults.error_records_per_run)
                 self.store.save_counters(conn, self.run_id, self.counters)
-        return kept
+        return kept, unchanged, new
 
     async def _lookup(self, destination: Any, sendable: list[Any]) -> tuple[dict, dict]:
         """Ledger entries, and for SKUs the ledger lacks, the ids the site already holds."""

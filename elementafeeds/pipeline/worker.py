@@ -6,8 +6,10 @@ parent costs more than a second core gives back. For the same reason only payloa
 parent may send travel back: none in a dry run, and none for records whose hashes the ledger
 already holds. Those come back as `unchanged` when the site's last-seen meta needs no refresh
 either, and the parent only counts them and moves their last-seen time; the run's lock keeps
-every other writer out of the ledger meanwhile. A dry run hashes only the records the ledger
-knows: a new product is a create whatever its hashes.
+every other writer out of the ledger meanwhile. A dry run asks the ledger first and maps and
+hashes in full only the products it knows; a new product is a create whatever its content,
+so it is only checked (see rules.engine) and comes back as `new`. Filtered and skipped
+records come back as one byte each.
 
 Each task carries its RuleSet (pickling it costs 0.1 ms), but compiling it costs more than a
 millisecond — 3 µs a record on 500-record chunks — so a worker keeps, per run it serves (a
@@ -18,16 +20,21 @@ compiled again. The state is never inherited by a forked child.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from elementafeeds.feeds import ChunkTask, RecordProblem, read_chunk
 from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import refresh_due
-from elementafeeds.rules import Outcome, RuleSet, content_hashes, process_records
-from elementafeeds.state.store import ledger_hashes, open_ledger_reader
+from elementafeeds.rules import Outcome, RuleSet, process_records, sku_keys
+from elementafeeds.state.store import has_ledger, ledger_hashes, open_ledger_reader
+
+Known = dict[str, tuple[dict[str, str], bool, "str | None"]]
+"""Ledger entries of a chunk's SKUs: (hashes, stale, site_seen_at) by lower-case SKU."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,12 @@ class Shipping:
 class ChunkResult:
     index: int
     records: int
+    first_record: int
     outcomes: list[Outcome]
+    """The outcomes of the records that were neither filtered nor skipped, in feed order."""
+    skipped: bytes
+    """One byte per record read, 1 where it was filtered or skipped: only counted, so those
+    outcomes stay here (`--limit` counts the first N)."""
     problems: list[RecordProblem] = field(default_factory=list)
     bytes_end: int | None = None
     """Where the chunk ends in the feed file (byte ranges only): progress and ETA."""
@@ -60,6 +72,8 @@ class ChunkResult:
 class _RunState:
     rules: RuleSet
     ledger: sqlite3.Connection | None = None
+    ledger_empty: bool = False
+    """The connection had no ledger entry when the run began (checked in dry runs only)."""
 
     def close(self) -> None:
         if self.ledger is not None:
@@ -69,18 +83,31 @@ class _RunState:
 _RUNS: dict[str, _RunState] = {}
 _RUNS_KEPT = 4
 os.register_at_fork(after_in_child=_RUNS.clear)  # a fork must not reuse the parent's state
+_SKIPPED = ("filtered", "skipped")
 
 
 def map_chunk(task: ChunkTask, rules: RuleSet, shipping: Shipping) -> ChunkResult:
     state = _run_state(shipping.run_key, rules)
-    read = read_chunk(task)
-    crash_point("worker_mid_chunk")
-    # a dry run with a ledger hashes in _lighten, and only what the ledger knows
-    hashed = shipping.payloads or shipping.state_path is None
-    outcomes = process_records(state.rules, read.records, task.first_record, hashed=hashed)
-    _lighten(outcomes, state, shipping)
-    return ChunkResult(task.index, len(read.records), outcomes, read.problems,
-                       None if task.is_chunk_file else task.end)
+    enabled = gc.isenabled()
+    gc.disable()  # no cycles here; collections would walk every record of the chunk
+    try:
+        read = read_chunk(task)
+        crash_point("worker_mid_chunk")
+        if shipping.payloads or shipping.state_path is None:
+            outcomes = process_records(state.rules, read.records, task.first_record)
+            known = _known(state, shipping, lambda: _sendable_keys(outcomes))
+        else:  # a dry run: full payloads only where there is a ledger entry to compare with
+            known = _known(state, shipping, lambda: sku_keys(state.rules, read.records))
+            outcomes = process_records(state.rules, read.records, task.first_record,
+                                       payload_for=known)
+        _lighten(outcomes, known, shipping)
+        skipped = bytes([o.verdict in _SKIPPED for o in outcomes])
+        kept = [o for o in outcomes if o.verdict not in _SKIPPED]
+    finally:
+        if enabled:
+            gc.enable()
+    return ChunkResult(task.index, len(read.records), task.first_record, kept, skipped,
+                       read.problems, None if task.is_chunk_file else task.end)
 
 
 def _run_state(run_key: str, rules: RuleSet) -> _RunState:
@@ -100,30 +127,43 @@ def forget_run(run_key: str) -> None:
         state.close()
 
 
-def _lighten(outcomes: list[Outcome], state: _RunState, shipping: Shipping) -> None:
-    """Drop the payloads the parent will not send (and in a dry run, hash what it compares)."""
-    sendable = [o for o in outcomes if o.payload is not None]
-    if not sendable:
-        return
+def _sendable_keys(outcomes: list[Outcome]) -> list[str]:
+    return [o.sku.lower() for o in outcomes if o.payload is not None]  # type: ignore[union-attr]
+
+
+def _known(state: _RunState, shipping: Shipping, keys: Callable[[], list[str]]) -> Known:
+    """The ledger entries of the SKUs `keys` gives (none without a state database)."""
     if shipping.state_path is None:
-        if not shipping.payloads:
-            for outcome in sendable:
-                outcome.payload = None
-        return
-    first: dict[str, Outcome] = {}
-    for outcome in sendable:  # the first record of a SKU wins; later ones fail as duplicates
-        first.setdefault(outcome.sku.lower(), outcome)  # type: ignore[union-attr]
+        return {}
     if state.ledger is None:
         state.ledger = open_ledger_reader(shipping.state_path)
-    known = ledger_hashes(state.ledger, shipping.connection, first)
-    for outcome in sendable:
-        key = outcome.sku.lower()  # type: ignore[union-attr]
-        entry = known.get(key)
-        if not shipping.payloads and entry is not None:
-            outcome.hashes = content_hashes(state.rules, outcome.payload)  # type: ignore[arg-type]
-        if not shipping.payloads:
+        # nothing writes the ledger during a dry run: an empty one stays empty
+        state.ledger_empty = not shipping.payloads and not has_ledger(state.ledger,
+                                                                      shipping.connection)
+    wanted = [] if state.ledger_empty else keys()
+    return ledger_hashes(state.ledger, shipping.connection, wanted) if wanted else {}
+
+
+def _lighten(outcomes: list[Outcome], known: Known, shipping: Shipping) -> None:
+    """Drop the payloads the parent will not send: all in a dry run, where a product the
+    ledger lacks becomes `new` (a create, whatever its content); and those of products the
+    ledger holds as they are, which become `unchanged` unless the site's last-seen meta is
+    due for a refresh."""
+    if not shipping.payloads:
+        for outcome in outcomes:
             outcome.payload = None
-        if entry is None or entry[1] or entry[0] != outcome.hashes or first[key] is not outcome:
+    if shipping.state_path is None:
+        return
+    first: dict[str, Outcome] = {}
+    for outcome in outcomes:  # the first record of a SKU wins; later ones fail as duplicates
+        if outcome.verdict == "send":
+            first.setdefault(outcome.sku.lower(), outcome)  # type: ignore[union-attr]
+    for key, outcome in first.items():
+        entry = known.get(key)
+        if entry is None and not shipping.payloads:
+            outcome.verdict = "new"
+            continue
+        if entry is None or entry[1] or entry[0] != outcome.hashes:
             continue
         outcome.payload = None
         if shipping.refresh_cutoff is not None and not refresh_due(entry[2],

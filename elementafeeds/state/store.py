@@ -329,6 +329,12 @@ def open_ledger_reader(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+def has_ledger(conn: sqlite3.Connection, connection: str) -> bool:
+    """Whether the ledger holds any product of the connection."""
+    return conn.execute("SELECT 1 FROM ledger WHERE connection = ? AND product_id IS NOT NULL "
+                        "LIMIT 1", (connection,)).fetchone() is not None
+
+
 def ledger_hashes(conn: sqlite3.Connection, connection: str, sku_keys: Iterable[str]
                   ) -> dict[str, tuple[dict[str, str], bool, str | None]]:
     """{sku key: (hashes, stale, site_seen_at)} of the given keys that the ledger holds with

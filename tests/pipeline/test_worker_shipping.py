@@ -26,7 +26,7 @@ def _map_all(root: Path, shipping: Shipping) -> list:
     outcomes = []
     for task in plan_chunks(feed, spec, root / "tmp", records_per_chunk=50):
         outcomes += map_chunk(task, rules, shipping).outcomes
-    return [o for o in outcomes if o.verdict in ("send", "unchanged")]
+    return [o for o in outcomes if o.verdict in ("send", "unchanged", "new")]
 
 
 def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -> None:
