@@ -44,9 +44,17 @@ def detect_spec(path: Path, feed: Any) -> FeedSpec:
 
 
 def plan_chunks(path: Path, spec: FeedSpec, work_dir: Path, records_per_chunk: int = 500,
-                target_bytes: int | None = None) -> Iterator[ChunkTask]:
-    """Tasks for the chunk pool, lazily. A feed cut short raises FeedError from here."""
+                target_bytes: int | None = None, quick: bool = False,
+                begin: int | None = None) -> Iterator[ChunkTask]:
+    """Tasks for the chunk pool, lazily. A feed cut short raises FeedError from here.
+
+    `quick`: where the reader can, chunk ends are guessed instead of scanned for, and each
+    chunk's first record is numbered 1 (the caller numbers records in order); a chunk read
+    `misaligned` means: plan again with `begin` at its start, exactly from there on."""
     reader = get_reader(spec.format)
+    plan_quick = getattr(reader, "plan_quick", None)
+    if plan_quick is not None and (quick or begin is not None):
+        return plan_quick(Path(path), spec, Path(work_dir), records_per_chunk, begin)
     return reader.plan_chunks(Path(path), spec, Path(work_dir), records_per_chunk,
                               target_bytes)
 

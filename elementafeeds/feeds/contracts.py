@@ -88,6 +88,9 @@ class ChunkTask:
     """1-based ordinal of the chunk's first record in the feed (for messages)."""
     first_line: int = 0
     """1-based physical line of the chunk's first byte in the feed (0: not known)."""
+    check_end: bool = False
+    """`end` is a guess (`plan_chunks(quick=True)`): the reader confirms it is a record
+    boundary, or reports the chunk `misaligned`."""
 
     @property
     def is_chunk_file(self) -> bool:
@@ -110,6 +113,9 @@ class RecordProblem:
 class ChunkRead:
     records: list[dict[str, Any]] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
+    misaligned: bool = False
+    """The task's guessed end is not a record boundary: records and problems are void, and
+    the chunks from this one on must be planned again exactly."""
 
 
 class Row(NamedTuple):
@@ -145,7 +151,12 @@ class FeedReader(Protocol):
 
     def plan_chunks(self, path: Path, spec: FeedSpec, work_dir: Path, records_per_chunk: int,
                     target_bytes: int | None) -> Iterator[ChunkTask]:
-        """Cut the feed into tasks, lazily."""
+        """Cut the feed into tasks, lazily.
+
+        A reader of byte ranges may also offer `plan_quick(path, spec, work_dir,
+        records_per_chunk, begin)`: tasks whose ends are guessed cheaply (`check_end`) and confirmed by
+        `read_chunk`, and, with `begin`, exact tasks from that offset on (see
+        `api.plan_chunks`)."""
 
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
         """Read one task's records (runs in a worker process)."""

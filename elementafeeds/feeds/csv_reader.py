@@ -61,13 +61,15 @@ class _LineTooLong(Exception):
 
 class _Flag:
     """`dirty` while the rows being parsed came from a block that needs per-record checks;
-    `line` is the reader's line count after the last record (for error messages)."""
+    `line` is the reader's line count after the last record (for error messages); `probed`
+    once the end probe was read as a row of its own."""
 
-    __slots__ = ("dirty", "line")
+    __slots__ = ("dirty", "line", "probed")
 
     def __init__(self) -> None:
         self.dirty = False
         self.line = 0
+        self.probed = False
 
 
 class _Builder:
@@ -81,10 +83,12 @@ class _Builder:
 
     def records(self, reader: Any, flag: _Flag, first: int, sink: list[RecordProblem] | None,
                 first_line: int | Callable[[], int] = 1, skip_header: bool = False,
-                sticky: bool = False) -> Iterator[dict[str, Any]]:
+                sticky: bool = False, probe: list[str] | None = None
+                ) -> Iterator[dict[str, Any]]:
         """Records from a csv reader (blank rows skipped); problems go to `sink` before each
         yield; csv errors become FeedErrors naming the record's line. `sticky`: every row is
-        checked (a chunk that needs checking).
+        checked (a chunk that needs checking). `probe`: the row that ends the records and
+        sets `flag.probed` (never the width of a record: one-column feeds get no probe).
 
         The common row — right width, clean block — costs one dict(zip()): this loop is the
         reader's hot path (measured: a method call or a generator layer per row made reading
@@ -106,6 +110,9 @@ class _Builder:
                     continue
                 if not row:
                     continue
+                if row == probe:
+                    flag.probed = True
+                    return
                 ordinal += 1
                 record, problems = self._slow(row, ordinal, flag.dirty)
                 flag.line = reader.line_num
@@ -279,9 +286,21 @@ class CsvReader:
                     enumerate(self._stream(handle, spec, sink), 1), spec, work_dir,
                     records_per_chunk, sink)
             return
-        for index, (start, end, first, line) in enumerate(
+        for index, (start, end, first, line, _) in enumerate(
                 plan_ranges(path, spec, records_per_chunk, target_bytes)):
             yield ChunkTask(index, str(path), start, end, spec, first, line)
+
+    def plan_quick(self, path: Path, spec: FeedSpec, work_dir: Path, records_per_chunk: int,
+                   begin: int | None) -> Iterator[ChunkTask]:
+        """Chunks whose ends are guessed (from `begin`: exact ones); see `api.plan_chunks`.
+        Feeds that are not byte ranges are planned as usual."""
+        if not is_ascii_compatible(spec.encoding):
+            yield from self.plan_chunks(path, spec, work_dir, records_per_chunk)
+            return
+        for index, (start, end, first, line, check) in enumerate(
+                plan_ranges(path, spec, records_per_chunk, None, quick=begin is None,
+                            begin=begin)):
+            yield ChunkTask(index, str(path), start, end, spec, first, line, check)
 
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
         if task.is_chunk_file:
@@ -292,13 +311,31 @@ class CsvReader:
             data = handle.read(task.end - task.start)
         text, dirty = _decode(data, decoder_name(spec.encoding))
         csv.field_size_limit(spec.max_field_bytes)
-        reader = csv.reader(_lines(text), delimiter=spec.delimiter or ",",
-                            quotechar=spec.quotechar, strict=False)
+        lines: Iterable[str] = _lines(text)
+        probe = None
+        if task.check_end:
+            quote = spec.quotechar or ""
+            lines = chain(lines, (f"{quote}{_PROBE}\n",))
+            probe = [f"{_PROBE}\n" if quote else _PROBE]
+        reader = csv.reader(lines, delimiter=spec.delimiter or ",", quotechar=spec.quotechar,
+                            strict=False)
         out = ChunkRead()
         first_line = task.first_line or partial(line_at, task.path, task.start)
-        out.records = list(_Builder(spec).records(reader, _Flag(), task.first_record,
-                                                  out.problems, first_line, sticky=dirty))
+        flag = _Flag()
+        out.records = list(_Builder(spec).records(reader, flag, task.first_record,
+                                                  out.problems, first_line, sticky=dirty,
+                                                  probe=probe))
+        if probe is not None and not flag.probed:
+            return ChunkRead(misaligned=True)
         return out
+
+
+_PROBE = "ef:end-probe"
+"""The end probe: the line `"ef:end-probe` after a chunk whose end was guessed. Where the
+chunk ends a record, csv reads it as a row of its own, `ef:end-probe\n` (the quote opens a
+field the data's end leaves open); where the chunk ends inside a quoted field, its quote
+closes that field and the probe's text joins the chunk's last row. Either way the last row
+tells, and the probe never becomes a record."""
 
 
 def _flagging(lines: Iterable[str], flag: _Flag) -> Iterator[str]:

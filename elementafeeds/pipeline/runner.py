@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 import traceback
 import uuid
 from collections import Counter as Tally
@@ -37,6 +38,7 @@ from elementafeeds.state.seen import SeenSet
 from elementafeeds.state.store import StateStore
 
 TOUCH_FLUSH = 20_000
+INLINE_PLANNING_S = 0.001
 
 
 @dataclass
@@ -244,21 +246,31 @@ class ConnectionRun:
 
     async def _mapped_chunks(self, rules: RuleSet, spec: Any, path: Path, work_dir: Path,
                              cutoff: datetime) -> AsyncIterator[ChunkResult]:
-        """Chunk results in feed order, with a bounded number in flight."""
+        """Chunk results in feed order, their records numbered, with a bounded number in
+        flight. Chunk ends are guessed (see feeds.plan_chunks, quick); when a worker finds a
+        guess wrong, the chunks from there on are planned again, exactly."""
         loop = asyncio.get_running_loop()
-        tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir,
-                                                 records_per_chunk=self.options.chunk_size)
+        size = self.options.chunk_size
+        tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir, records_per_chunk=size,
+                                                 quick=True)
         window = max(2, self.options.workers * 2)
         shipping = Shipping(run_key=uuid.uuid4().hex,
                             payloads=not self.options.dry_run,
                             state_path=str(self.store.path), connection=self.name,
                             refresh_cutoff=cutoff)
         pending: list[asyncio.Future[ChunkResult]] = []
-        exhausted = False
+        exhausted, inline = False, False
+        first_record = 1
         try:
             while True:
                 while not exhausted and len(pending) < window:
-                    task = await asyncio.to_thread(next, tasks, None)
+                    # planning that takes under a millisecond a chunk (guessed CSV ends)
+                    # runs here; the exact scan and chunk files go to a thread
+                    if inline:
+                        task, seconds = _timed_next(tasks)
+                    else:
+                        task, seconds = await asyncio.to_thread(_timed_next, tasks)
+                    inline = seconds < INLINE_PLANNING_S
                     if task is None:
                         exhausted = True
                         break
@@ -267,14 +279,21 @@ class ConnectionRun:
                 if not pending:
                     return
                 result = await pending.pop(0)
+                if result.misaligned_at is not None:
+                    self.log.write("replan", offset=result.misaligned_at, message=(
+                        "a quote that does not pair: chunks are cut exactly from here on"))
+                    _abandon(pending)
+                    pending, exhausted = [], False
+                    tasks = plan_chunks(path, spec, work_dir, records_per_chunk=size,
+                                        begin=result.misaligned_at)
+                    inline = False
+                    continue
+                _renumber(result, first_record)
+                first_record += result.records
                 crash_point("after_chunk_mapped")
                 yield result
         finally:
-            for future in pending:  # the run is ending early: nothing left unretrieved
-                if future.done() and not future.cancelled():
-                    future.exception()
-                else:
-                    future.cancel()
+            _abandon(pending)  # the run is ending early: nothing left unretrieved
             forget_run(shipping.run_key)  # its state, where chunks ran in this process
 
     def _record_problems(self, result: ChunkResult) -> None:
@@ -335,3 +354,30 @@ class ConnectionRun:
             self.store.touch_seen(self.name, run_id, touches,
                                   datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
             touches.clear()
+
+
+def _abandon(pending: list[asyncio.Future[Any]]) -> None:
+    """Cancel chunks whose results will not be used, and retrieve those already done."""
+    for future in pending:
+        if future.done() and not future.cancelled():
+            future.exception()
+        else:
+            future.cancel()
+
+
+def _renumber(result: ChunkResult, first_record: int) -> None:
+    """Number the chunk's records from `first_record` (a quick chunk numbers them from 1)."""
+    delta = first_record - result.first_record
+    if delta:
+        for outcome in result.outcomes:
+            outcome.record += delta
+        for problem in result.problems:
+            if problem.record is not None:
+                problem.record += delta
+        result.first_record = first_record
+
+
+def _timed_next(tasks: Iterator[ChunkTask]) -> tuple[ChunkTask | None, float]:
+    start = time.perf_counter()
+    task = next(tasks, None)
+    return task, time.perf_counter() - start

@@ -66,6 +66,9 @@ class ChunkResult:
     problems: list[RecordProblem] = field(default_factory=list)
     bytes_end: int | None = None
     """Where the chunk ends in the feed file (byte ranges only): progress and ETA."""
+    misaligned_at: int | None = None
+    """The chunk's guessed end was no record boundary: nothing was processed, and the feed
+    must be planned again exactly from this offset (the chunk's start)."""
 
 
 @dataclass
@@ -92,6 +95,9 @@ def map_chunk(task: ChunkTask, rules: RuleSet, shipping: Shipping) -> ChunkResul
     gc.disable()  # no cycles here; collections would walk every record of the chunk
     try:
         read = read_chunk(task)
+        if read.misaligned:
+            return ChunkResult(task.index, 0, task.first_record, [], b"",
+                               misaligned_at=task.start)
         crash_point("worker_mid_chunk")
         if shipping.payloads or shipping.state_path is None:
             outcomes = process_records(state.rules, read.records, task.first_record)

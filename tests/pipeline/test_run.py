@@ -175,3 +175,22 @@ def test_a_product_deleted_on_the_site_is_created_again(workspace: Path, sandbox
     code, run = run_json(workspace, "--force")
     assert run["created"] == 1 and run["failed"] == 0
     assert_one_per_sku(sandbox, 120)
+
+
+def test_a_feed_whose_quotes_do_not_pair_is_cut_again_exactly(workspace: Path, sandbox) -> None:
+    """Chunk ends are guessed where quotes pair up; an inch mark in an unquoted field makes
+    one guess fall inside a multi-line quoted name. The worker's end probe catches it, the run
+    plans the rest exactly, and every product arrives once, with its whole name."""
+    header = "merchant_product_id,product_name,search_price,merchant_category,aw_deep_link,"
+    rows = [f'P00000,Monitor 24" wide,19.90,Koti,https://aff.example/p/0,x,yes']
+    rows += [f'P{i:05d},"Tuote\nrivi {i}",{10 + i % 50}.90,Koti,https://aff.example/p/{i},x,yes'
+             for i in range(1, 150)]
+    (workspace / "feeds" / "products.csv").write_text(
+        header + "colour,in_stock\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, run = run_json(workspace, "--workers", "2", "--chunk-size", "7")
+    assert code == 0 and (run["records"], run["created"], run["failed"]) == (150, 150, 0)
+    assert_one_per_sku(sandbox, 150)
+    assert sandbox.products(sku="t-P00000")[0]["name"] == 'Monitor 24" wide'
+    assert sandbox.products(sku="t-P00149")[0]["name"] == "Tuote\nrivi 149"
+    log = next((workspace / ".ef" / "logs").glob(f"*{run['id']}*")).read_text()
+    assert '"replan"' in log
