@@ -33,6 +33,7 @@ from elementafeeds.pipeline.runlog import RunLog
 from elementafeeds.pipeline.worker import ChunkResult, Shipping, forget_run, map_chunk
 from elementafeeds.pipeline.writer import BatchSender, WriteContext
 from elementafeeds.rules import RuleSet, build_ruleset, update_payload
+from elementafeeds.state.keepalive import keep_alive
 from elementafeeds.state.records import Counters, ErrorRecord, RunRow
 from elementafeeds.state.seen import SeenSet
 from elementafeeds.state.store import StateStore
@@ -98,6 +99,14 @@ class ConnectionRun:
         if previous is not None:
             self.warnings.append(
                 f"took over the lock of pid {previous.pid} on {previous.host} (process gone)")
+        beating = keep_alive(self.store, self.name)
+        try:
+            return await self._locked()
+        finally:
+            beating.cancel()
+
+    async def _locked(self) -> RunReport:
+        """The run, under the connection's lock, which it releases at the end."""
         crash_point("after_lock")
         log_dir = self.store.path.parent / "logs"
         run = self.store.start_run(self.name, dry_run=self.options.dry_run,

@@ -22,6 +22,7 @@ from elementafeeds.exit_codes import ExitCode
 from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import CONNECTION_META, SEEN_META
 from elementafeeds.reconcile.stale import StaleItem, Verdict, action_payload, judge, threshold
+from elementafeeds.state.keepalive import keep_alive
 from elementafeeds.state.store import StateStore
 
 
@@ -103,9 +104,11 @@ async def _one(conn: Connection, site: Site, store: StateStore, report: Reconcil
         await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)
         return
     store.acquire_lock(conn.name)
+    beating = keep_alive(store, conn.name)
     try:
         await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)
     finally:
+        beating.cancel()
         store.release_lock(conn.name)
 
 

@@ -194,3 +194,31 @@ def test_a_feed_whose_quotes_do_not_pair_is_cut_again_exactly(workspace: Path, s
     assert sandbox.products(sku="t-P00149")[0]["name"] == "Tuote\nrivi 149"
     log = next((workspace / ".ef" / "logs").glob(f"*{run['id']}*")).read_text()
     assert '"replan"' in log
+
+
+def test_runs_and_reconciles_beat_while_they_hold_the_lock(workspace: Path, sandbox,
+                                                           monkeypatch) -> None:
+    from elementafeeds.config.loader import load_workspace
+    from elementafeeds.pipeline.orchestrate import Selection, run_connections
+    from elementafeeds.pipeline.runner import RunOptions
+    from elementafeeds.pipeline.sites import destination_factory
+    from elementafeeds.reconcile.run import reconcile
+    from elementafeeds.state import keepalive
+    from elementafeeds.state.store import StateStore
+
+    beats: list[str] = []
+    real = StateStore.heartbeat
+    monkeypatch.setattr(keepalive, "HEARTBEAT_EVERY_S", 0)
+    monkeypatch.setattr(StateStore, "heartbeat",
+                        lambda self, connection, run_id=None: (beats.append(connection),
+                                                               real(self, connection, run_id)))
+    ws = load_workspace(workspace)
+    [report] = run_connections(ws, Selection(("shop-feed",)), RunOptions(workers=1))
+    assert report.as_dict()["created"] == 120 and beats
+    write_feed(workspace / "feeds" / "products.csv", 120, skip=set(range(10)))
+    run_connections(ws, Selection(("shop-feed",)), RunOptions(workers=1))
+    beats.clear()
+    [verdict] = reconcile(ws, ["shop-feed"], dry_run=False, force=False, from_site=False,
+                          destination_factory=destination_factory())
+    assert verdict.applied == 10, verdict.as_dict()
+    assert beats and set(beats) == {"shop-feed"}
