@@ -57,4 +57,8 @@ def register(app: typer.Typer) -> None:
                                "failed", "refused", "error"),
                         "reconcile (dry run)" if dry_run else "reconcile",
                         "no connection with a stale action")
+            for report in reports:
+                for warning in report.warnings:
+                    common.err_console.print(f"warning: {common.escape(report.connection)}: "
+                                             f"{common.escape(warning)}", soft_wrap=True)
         raise typer.Exit(int(overall_exit([r.exit_code for r in reports])))

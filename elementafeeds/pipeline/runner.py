@@ -66,8 +66,10 @@ class RunReport:
             return {"id": None, "connection": self.connection, "status": "not_started",
                     "records": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0,
                     "failed": 0, "started_at": None, "finished_at": None, "duration_s": None,
-                    "error_summary": self.message, "exit_code": int(self.exit_code)}
-        return {**self.run.as_dict(), "exit_code": int(self.exit_code)}
+                    "error_summary": self.message, "exit_code": int(self.exit_code),
+                    "warnings": self.warnings}
+        return {**self.run.as_dict(), "exit_code": int(self.exit_code),
+                "warnings": self.warnings}
 
 
 class ConnectionRun:
@@ -97,8 +99,7 @@ class ConnectionRun:
         except LockHeldError as exc:
             return RunReport(self.name, None, ExitCode.LOCKED, exc.message)
         if previous is not None:
-            self.warnings.append(
-                f"took over the lock of pid {previous.pid} on {previous.host} (process gone)")
+            self.warnings.append(previous.takeover_note)
         beating = keep_alive(self.store, self.name)
         try:
             return await self._locked()

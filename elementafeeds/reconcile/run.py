@@ -43,6 +43,7 @@ class ReconcileReport:
     items: list[dict[str, Any]] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -103,7 +104,9 @@ async def _one(conn: Connection, site: Site, store: StateStore, report: Reconcil
     if dry_run:
         await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)
         return
-    store.acquire_lock(conn.name)
+    previous = store.acquire_lock(conn.name)
+    if previous is not None:
+        report.warnings.append(previous.takeover_note)
     beating = keep_alive(store, conn.name)
     try:
         await _judge_and_act(conn, site, store, report, dry_run, force, from_site, factory)

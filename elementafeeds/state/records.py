@@ -74,6 +74,11 @@ class LockHolder:
     started_at: str
     heartbeat_at: str
 
+    @property
+    def takeover_note(self) -> str:
+        """What an operator is told when this dead holder's lock was taken over."""
+        return f"took over the lock of pid {self.pid} on {self.host} (process gone)"
+
 
 @dataclass
 class RunRow:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+from elementafeeds.config.loader import load_workspace
 from tests.pipeline.conftest import ef, write_feed
 
 FEED_SIZE = 120
@@ -149,3 +154,28 @@ def test_reconcile_exits_3_while_a_run_holds_the_lock(workspace, sandbox):
         store.close()
     code, done = reconcile(workspace)
     assert code == 0 and done["applied"] == 1
+
+
+def test_a_dead_holders_lock_is_taken_over_with_a_warning(workspace, sandbox):
+    first_run(workspace)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid now dead
+    state = load_workspace(workspace).state_path
+    long_ago = "2026-01-01T00:00:00.000+00:00"
+
+    def dead_holder() -> None:
+        with sqlite3.connect(state) as db:
+            db.execute("INSERT OR REPLACE INTO locks VALUES ('shop-feed', NULL, ?, ?, ?, ?)",
+                       (int(gone), socket.gethostname(), long_ago, long_ago))
+
+    note = f"took over the lock of pid {gone} on"
+    dead_holder()
+    code, done = reconcile(workspace)
+    assert code == 0 and any(note in w for w in done["warnings"])
+    dead_holder()
+    result = ef(workspace, "run", "shop-feed", "--json")
+    run = json.loads(result.stdout)["runs"][0]
+    assert result.returncode == 0 and any(note in w for w in run["warnings"])
+    dead_holder()
+    result = ef(workspace, "reconcile", "shop-feed")
+    assert result.returncode == 0 and f"warning: shop-feed: {note}" in result.stderr
