@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -314,9 +315,9 @@ class CsvReader:
         lines: Iterable[str] = _lines(text)
         probe = None
         if task.check_end:
-            quote = spec.quotechar or ""
-            lines = chain(lines, (f"{quote}{_PROBE}\n",))
-            probe = [f"{_PROBE}\n" if quote else _PROBE]
+            quote, marker = spec.quotechar or "", f"{_PROBE}:{os.urandom(8).hex()}"
+            lines = chain(lines, (f"{quote}{marker}\n",))
+            probe = [f"{marker}\n" if quote else marker]
         reader = csv.reader(lines, delimiter=spec.delimiter or ",", quotechar=spec.quotechar,
                             strict=False)
         out = ChunkRead()
@@ -331,11 +332,12 @@ class CsvReader:
 
 
 _PROBE = "ef:end-probe"
-"""The end probe: the line `"ef:end-probe` after a chunk whose end was guessed. Where the
-chunk ends a record, csv reads it as a row of its own, `ef:end-probe\n` (the quote opens a
-field the data's end leaves open); where the chunk ends inside a quoted field, its quote
-closes that field and the probe's text joins the chunk's last row. Either way the last row
-tells, and the probe never becomes a record."""
+"""The end probe: the line `"ef:end-probe:NONCE` after a chunk whose end was guessed. Where
+the chunk ends a record, csv reads it as a row of its own, `ef:end-probe:NONCE\n` (the quote
+opens a field the data's end leaves open); where the chunk ends inside a quoted field, its
+quote closes that field and the probe's text joins the chunk's last row. Either way the last
+row tells, and the probe never becomes a record. The nonce is random for each chunk, so no
+feed can hold a record that passes for the probe and cuts a chunk short."""
 
 
 def _flagging(lines: Iterable[str], flag: _Flag) -> Iterator[str]:

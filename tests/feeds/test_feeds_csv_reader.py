@@ -295,6 +295,16 @@ def test_the_end_probe_never_becomes_a_record(tmp_path: Path) -> None:
     assert read_chunk(inside).misaligned  # the range ends inside "b\nc"
 
 
+def test_a_record_that_imitates_the_end_probe_is_only_a_record(tmp_path: Path) -> None:
+    text = 'id,name\n1,a\n"ef:end-probe\n"\n3,d\n'
+    path = write(tmp_path, "f.csv", text)
+    spec = detect_spec(path, make_feed(path))
+    whole = ChunkTask(0, str(path), len("id,name\n"), len(text), spec, 1, 0, check_end=True)
+    read = read_chunk(whole)
+    assert not read.misaligned
+    assert [r["id"] for r in read.records] == ["1", "ef:end-probe\n", "3"]
+
+
 csv_text = st.text(alphabet=st.sampled_from(list('ab ,;"\n\r\t\'é€') + ["\u2028", "\x0b"]),
                    max_size=12)
 
