@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import subprocess
 import sys
 import tempfile
@@ -76,9 +77,9 @@ def bare_csv(path: Path) -> tuple[float, int]:
 
 
 def ef_dry_run(root: Path, workers: int, sample: bool) -> tuple[float, float, float, str]:
-    """(seconds, peak PSS sum MB, peak RSS sum MB, output tail) of one dry run. Sampling
-    memory reads /proc/PID/smaps of each process every 50 ms, which takes CPU from the run
-    on a 2-core machine, so the timed run does not sample (its peaks are 0)."""
+    """(seconds, peak PSS sum MB, peak RSS sum MB, run status or error) of one dry run.
+    Sampling memory reads /proc/PID/smaps of each process every 50 ms, which takes CPU from
+    the run on a 2-core machine, so the timed run does not sample (its peaks are 0)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(root), "run",
                              "bench", "--dry-run", "--json", "--force", "--workers",
@@ -99,7 +100,14 @@ def ef_dry_run(root: Path, workers: int, sample: bool) -> tuple[float, float, fl
         time.sleep(0.05)
     out, err = proc.communicate()
     return (time.perf_counter() - start, peak_pss / 2**20, peak_rss / 2**20,
-            out.decode()[-400:] + err.decode()[-400:])
+            _status(out.decode(), err.decode()))
+
+
+def _status(out: str, err: str) -> str:
+    try:
+        return json.loads(out)["runs"][0]["status"]
+    except (ValueError, KeyError, IndexError):
+        return f"no run: {err[-400:]}"
 
 
 def measure(size_mb: int, workers: int) -> None:
@@ -109,15 +117,15 @@ def measure(size_mb: int, workers: int) -> None:
         (root / "connections" / "bench.yaml").write_text(CONNECTION)
         feed = generate(root / "feed.csv", "csv", size_mb)
         bare, rows = bare_csv(feed)
-        ef_time, _, _, tail = ef_dry_run(root, workers, sample=False)
+        ef_time, _, _, status = ef_dry_run(root, workers, sample=False)
         _, pss, rss, _ = ef_dry_run(root, workers, sample=True)
         print(f"feed: {feed.stat().st_size / 2**20:.0f} MB, {rows:,} records")
         print(f"  bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s)")
         print(f"  ef run --dry-run --workers {workers}: {ef_time:.2f} s "
               f"({rows / ef_time:,.0f} rows/s), ratio {ef_time / bare:.2f}x")
         print(f"  peak memory of the ef process tree: PSS sum {pss:.0f} MB, RSS sum {rss:.0f} MB")
-        if '"status": "completed"' not in tail:
-            print(tail)
+        if status != "completed":
+            print(f"  the run did not complete: {status}")
 
 
 def main() -> None:
