@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
             None, "--parallel", min=1, help="Connections run at once."
         ),
         chunk_size: Optional[int] = typer.Option(
-            None, "--chunk-size", min=1, help="Records per pool chunk."
+            None, "--chunk-size", min=1,
+            help="Records per pool chunk (CSV: about as many; the first chunk sets the size)."
         ),
         force: bool = typer.Option(
             False, "--force", help="Read the feed even when its ETag/Last-Modified is unchanged."

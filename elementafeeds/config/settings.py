@@ -13,7 +13,8 @@ from elementafeeds.config.models import Strict
 class Defaults(Strict):
     """Defaults of `ef run`; each can be overridden on the command line."""
 
-    chunk_size: int = Field(500, ge=1, le=100_000, description="Records per pool chunk.")
+    chunk_size: int = Field(500, ge=1, le=100_000, description=(
+        "Records per pool chunk (CSV: about as many; the first chunk sets the byte size)."))
     workers: int = Field(2, ge=1, le=64, description="Processes that parse and map.")
     parallel: int = Field(4, ge=1, le=256, description="Connections run at once.")
     fetch_timeout_s: float = Field(900, gt=0, description="Overall deadline of a feed download.")
