@@ -7,6 +7,8 @@ timestamp when it has grown older than half of `stale.after_days`.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +21,10 @@ from elementafeeds.state.records import LedgerEntry
 CONNECTION_META = "_elementa_feed_connection_id"
 SEEN_META = "_elementa_last_seen_timestamp"
 RUN_META = "_elementa_run_id"
+HASHES_META = "_elementa_hashes"
+"""The field-group hashes a product was last written with (WooCommerce only: a WordPress
+site stores only the meta keys it registered). A run whose state file was lost diffs the
+products it finds on the site against them, as against the ledger."""
 
 Counted = Literal["created", "updated", "unchanged"]
 
@@ -51,10 +57,19 @@ def refresh_due(site_seen_at: str | None, cutoff: datetime) -> bool:
     return not site_seen_at or datetime.fromisoformat(site_seen_at) < cutoff
 
 
+@dataclass(frozen=True)
+class SiteEntry:
+    """A product the site holds for a SKU the ledger lacks."""
+
+    product_id: int
+    hashes: dict[str, str] | None
+    """What this connection last wrote it with (`HASHES_META`), if it says."""
+
+
 def plan_chunk(
     outcomes: list[Outcome],
     ledger: dict[str, LedgerEntry],
-    remote: dict[str, int],
+    remote: dict[str, SiteEntry],
     *,
     update_payload: Callable[[dict[str, Any], set[str]], dict[str, Any]],
     after_days: int,
@@ -63,8 +78,11 @@ def plan_chunk(
 ) -> ChunkPlan:
     """Decide create/update/unchanged for the `send` outcomes of one chunk.
 
-    `remote` maps sku keys without a ledger entry to ids the site already holds (looked up in
-    bulk first, so a lost state file never duplicates products).
+    `remote` maps sku keys without a ledger entry to products the site already holds (looked
+    up in bulk first, so a lost state file never duplicates products). One this connection
+    wrote with its hashes is diffed against them: a lost state file then costs a last-seen
+    refresh per unchanged product, not a full update that makes the store download every
+    image again.
     """
     plan = ChunkPlan()
     cutoff = refresh_cutoff(after_days, now)
@@ -92,9 +110,18 @@ def plan_chunk(
             else:
                 plan.unchanged.append(key)
         elif key in remote:
-            plan.writes.append(PlannedWrite(
-                "update", outcome.sku, _payload(outcome, dry_run), hashes, "updated",
-                remote[key], outcome.record))
+            site = remote[key]
+            if site.hashes is None:
+                plan.writes.append(PlannedWrite(
+                    "update", outcome.sku, _payload(outcome, dry_run), hashes, "updated",
+                    site.product_id, outcome.record))
+                continue
+            changed = {g for g, h in hashes.items() if site.hashes.get(g) != h}
+            plan.writes.append(PlannedWrite(  # an empty update refreshes the meta only
+                "update", outcome.sku,
+                update_payload(_payload(outcome, dry_run), changed) if changed else {},
+                hashes, "updated" if changed else "unchanged", site.product_id,
+                outcome.record))
         else:
             plan.writes.append(PlannedWrite(
                 "create", outcome.sku, _payload(outcome, dry_run), hashes, "created", None,
@@ -133,10 +160,27 @@ def restore_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return restored
 
 
+def site_hashes(meta: dict[str, Any], connection: str) -> dict[str, str] | None:
+    """The hashes in a product's meta, if this connection wrote them (else None)."""
+    if str(meta.get(CONNECTION_META, "")) != connection:
+        return None
+    try:
+        hashes = json.loads(meta.get(HASHES_META) or "null")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(hashes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
+        return None
+    return hashes
+
+
 def with_run_meta(platform: str, payload: dict[str, Any], connection: str, run_id: int,
-                  seen_ts: int) -> dict[str, Any]:
-    """Add the meta every written product carries, so a site can be reconciled on its own."""
+                  seen_ts: int, hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """Add the meta every written product carries, so a site can be reconciled on its own
+    (and, on WooCommerce, the hashes it is written with: see `HASHES_META`)."""
     meta = {CONNECTION_META: connection, SEEN_META: str(seen_ts), RUN_META: str(run_id)}
+    if hashes and platform != "wordpress":
+        meta[HASHES_META] = json.dumps(hashes, sort_keys=True, separators=(",", ":"))
     out = dict(payload)
     if platform == "wordpress":
         out["meta"] = {**out.get("meta", {}), **meta}

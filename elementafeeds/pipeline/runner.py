@@ -27,7 +27,13 @@ from elementafeeds.errors import ElementaFeedsError, FeedError, LockHeldError, S
 from elementafeeds.exit_codes import ExitCode
 from elementafeeds.feeds import ChunkTask, detect_spec, fetched, plan_chunks
 from elementafeeds.pipeline.crash import crash_point
-from elementafeeds.pipeline.diff import plan_chunk, refresh_cutoff, with_run_meta
+from elementafeeds.pipeline.diff import (
+    SiteEntry,
+    plan_chunk,
+    refresh_cutoff,
+    site_hashes,
+    with_run_meta,
+)
 from elementafeeds.pipeline.progress import ProgressEvent, ProgressSink, no_progress
 from elementafeeds.pipeline.runlog import RunLog
 from elementafeeds.pipeline.worker import ChunkResult, Shipping, forget_run, map_chunk
@@ -197,8 +203,8 @@ class ConnectionRun:
         ctx = WriteContext(
             self.store, self.name, run.id, self.counters,
             self.ws.settings.defaults.error_records_per_run, self.log.write,
-            lambda payload: with_run_meta(self.site.platform, payload, self.name, run.id,
-                                          seen_ts))
+            lambda payload, hashes: with_run_meta(self.site.platform, payload, self.name,
+                                                  run.id, seen_ts, hashes))
         sender = None
         if destination is not None:
             sender = BatchSender(destination, ctx, self.site.limits.batch_size,
@@ -349,14 +355,16 @@ class ConnectionRun:
         return kept, unchanged, new
 
     async def _lookup(self, destination: Any, sendable: list[Any]) -> tuple[dict, dict]:
-        """Ledger entries, and for SKUs the ledger lacks, the ids the site already holds."""
+        """Ledger entries, and for SKUs the ledger lacks, the products the site already
+        holds (with the hashes this connection wrote them with, if they say)."""
         keys = [o.sku.lower() for o in sendable]
         ledger = self.store.ledger_lookup(self.name, keys)
         missing = [o.sku for o in sendable if o.sku.lower() not in ledger]
-        remote: dict[str, int] = {}
+        remote: dict[str, SiteEntry] = {}
         if destination is not None and missing:
             found = await destination.find_by_skus(missing)
-            remote = {key: product.id for key, product in found.items()}
+            remote = {key: SiteEntry(product.id, site_hashes(product.meta, self.name))
+                      for key, product in found.items()}
         return ledger, remote
 
     def _flush_touches(self, run_id: int, touches: list[str]) -> None:

@@ -34,7 +34,8 @@ class WriteContext:
     counters: Counters
     error_cap: int
     log: Callable[..., None]
-    add_meta: Callable[[dict[str, Any]], dict[str, Any]]
+    add_meta: Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
+    """(payload, the write's hashes) → the payload with the run's meta."""
     fatal: list[BaseException] = field(default_factory=list)
 
 
@@ -74,8 +75,8 @@ class BatchSender:
 
     async def _send(self, batch: list[PlannedWrite]) -> None:
         try:
-            ops = [WriteOp(w.action, w.sku, self.ctx.add_meta(w.payload), w.product_id)
-                   for w in batch]
+            ops = [WriteOp(w.action, w.sku, self.ctx.add_meta(w.payload, w.hashes),
+                           w.product_id) for w in batch]
             crash_point("before_batch_sent")
             try:
                 results = await self.destination.write(ops)

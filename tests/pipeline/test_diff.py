@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from elementafeeds.pipeline.diff import plan_chunk
+from elementafeeds.pipeline.diff import (
+    CONNECTION_META,
+    HASHES_META,
+    SiteEntry,
+    plan_chunk,
+    site_hashes,
+    with_run_meta,
+)
 from elementafeeds.rules import Outcome
 from elementafeeds.state.records import LedgerEntry
 
@@ -30,3 +37,31 @@ def test_hashes_of_the_sha1_era_update_each_product_once_without_its_images() ->
 def test_a_changed_image_is_sent_when_the_hashes_are_of_today() -> None:
     [write] = _plan({**HASHES, "images": "4" * 32}).writes
     assert write.payload["images"] == PAYLOAD["images"]
+
+
+def _plan_remote(site: SiteEntry):
+    outcome = Outcome("send", "T-1", dict(PAYLOAD), dict(HASHES), None, None, 1)
+    return plan_chunk([outcome], {}, {"t-1": site}, after_days=30,
+                      now=datetime.now(timezone.utc),
+                      update_payload=lambda p, groups: {k: v for k, v in p.items()
+                                                        if k != "images" or "images" in groups})
+
+
+def test_a_product_found_on_the_site_is_diffed_against_the_hashes_it_carries() -> None:
+    [same] = _plan_remote(SiteEntry(9, dict(HASHES))).writes
+    assert (same.payload, same.counts_as, same.product_id) == ({}, "unchanged", 9)
+    [price] = _plan_remote(SiteEntry(9, {**HASHES, "price": "x"})).writes
+    assert price.counts_as == "updated" and "images" not in price.payload
+    [unknown] = _plan_remote(SiteEntry(9, None)).writes
+    assert unknown.counts_as == "updated" and unknown.payload == PAYLOAD
+
+
+def test_only_this_connections_well_formed_hashes_count() -> None:
+    meta = {CONNECTION_META: "shop", HASHES_META: '{"core":"1"}'}
+    assert site_hashes(meta, "shop") == {"core": "1"}
+    assert site_hashes(meta, "other") is None
+    for bad in ("{", "[1]", '{"core": 1}', None, 7):
+        assert site_hashes({**meta, HASHES_META: bad}, "shop") is None
+    written = with_run_meta("woocommerce", {}, "shop", 3, 100, {"core": "1"})
+    assert {m["key"]: m["value"] for m in written["meta_data"]}[HASHES_META] == '{"core":"1"}'
+    assert HASHES_META not in with_run_meta("wordpress", {}, "shop", 3, 100, {"core": "1"})["meta"]

@@ -80,10 +80,32 @@ def test_dry_run_leaves_the_ledger_as_it_was(workspace: Path, sandbox) -> None:
 
 
 def test_lost_state_file_creates_no_duplicates(workspace: Path, sandbox) -> None:
+    """After a lost state file the products are found on the site by SKU, and diffed against
+    the hashes they were written with: a changed one is updated, an unchanged one only gets
+    its last-seen meta, and the ledger is whole again."""
     run_json(workspace)
     (workspace / ".ef" / "state.db").unlink()
+    write_feed(workspace / "feeds" / "products.csv", 120, price_bump={3, 7})
     code, run = run_json(workspace)
-    assert code == 0 and run["created"] == 0 and run["updated"] == 120
+    assert code == 0 and (run["created"], run["updated"], run["unchanged"]) == (0, 2, 118)
+    assert sandbox.products(sku="t-P00003")[0]["regular_price"] == "18.90"
+    assert_one_per_sku(sandbox, 120)
+    before = writes(sandbox)
+    code, run = run_json(workspace, "--force")
+    assert code == 0 and run["unchanged"] == 120 and writes(sandbox) == before
+
+
+def test_a_lost_state_file_updates_in_full_what_the_site_cannot_vouch_for(workspace: Path,
+                                                                       sandbox) -> None:
+    """Products another connection wrote (or written before their hashes were kept) carry no
+    hashes of this connection: they are updated in full, as before."""
+    run_json(workspace)
+    (workspace / ".ef" / "state.db").unlink()
+    conn = workspace / "connections" / "all.yaml"
+    conn.write_text(conn.read_text().replace("name: shop-feed", "name: other-feed"))
+    result = ef(workspace, "run", "other-feed", "--json")
+    run = json.loads(result.stdout)["runs"][0]
+    assert (run["created"], run["updated"], run["unchanged"]) == (0, 120, 0)
     assert_one_per_sku(sandbox, 120)
 
 
