@@ -8,7 +8,6 @@ timestamp when it has grown older than half of `stale.after_days`.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
