@@ -280,8 +280,8 @@ class ConnectionRun:
         try:
             while True:
                 while not exhausted and len(pending) < window:
-                    # planning that takes under a millisecond a chunk (guessed CSV ends)
-                    # runs here; the exact scan and chunk files go to a thread
+                    # the last chunk planned in under a millisecond (guessed CSV ends): the
+                    # next is planned here; slower planning (chunk files) goes to a thread
                     if inline:
                         task, seconds = _timed_next(tasks)
                     else:
