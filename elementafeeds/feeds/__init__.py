@@ -1,8 +1,8 @@
 """Feeds: fetching, one reader per format (csv, xml, json), detection, preview.
 
 The public API (see `api.py` and `fetch.py`): `fetch_feed`, `fetched`, `detect_spec`,
-`plan_chunks`, `read_chunk`, `iter_records`, `preview_feed` and the plain data types in
-`contracts.py`. Functions are imported on first use, so importing this package stays cheap
+`plan_chunks`, `read_chunk`, `stream_chunk`, `iter_records`, `preview_feed` and the plain data
+types in `contracts.py`. Functions are imported on first use, so importing this package stays cheap
 (httpx and lxml load only when a feed is fetched or an XML feed is read).
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from elementafeeds.feeds.contracts import (
     ChunkRead,
+    ChunkStream,
     ChunkTask,
     FeedSpec,
     FetchResult,
@@ -28,15 +29,17 @@ _LAZY = {
     "detect_spec": "elementafeeds.feeds.api",
     "plan_chunks": "elementafeeds.feeds.api",
     "read_chunk": "elementafeeds.feeds.api",
+    "stream_chunk": "elementafeeds.feeds.api",
     "iter_records": "elementafeeds.feeds.api",
     "iter_rows": "elementafeeds.feeds.api",
     "preview_feed": "elementafeeds.feeds.preview",
     "FeedPreview": "elementafeeds.feeds.preview",
 }
 
-__all__ = ["ChunkRead", "ChunkTask", "FeedPreview", "FeedSpec", "FetchResult", "RecordProblem",
-           "Row", "detect", "detect_spec", "fetch_feed", "fetched", "iter_records", "iter_rows",
-           "open_feed_stream", "plan_chunks", "preview_feed", "read_chunk"]
+__all__ = ["ChunkRead", "ChunkStream", "ChunkTask", "FeedPreview", "FeedSpec", "FetchResult",
+           "RecordProblem", "Row", "detect", "detect_spec", "fetch_feed", "fetched",
+           "iter_records", "iter_rows", "open_feed_stream", "plan_chunks", "preview_feed",
+           "read_chunk", "stream_chunk"]
 
 
 def __getattr__(name: str) -> Any:

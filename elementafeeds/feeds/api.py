@@ -4,6 +4,7 @@
     detect_spec             format, encoding, dialect or record path, from a sample
     plan_chunks             cut the file into ChunkTasks for the pool (lazily)
     read_chunk              one task's records, in a worker process
+    stream_chunk            the same, as they are parsed
     iter_records            every record, streaming, in bounded memory
 
 Reading a whole feed through plan_chunks + read_chunk gives exactly the records of
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from elementafeeds.errors import FeedError, FeedUnreachable
-from elementafeeds.feeds.contracts import ChunkRead, ChunkTask, FeedSpec, Row
+from elementafeeds.feeds.contracts import ChunkRead, ChunkStream, ChunkTask, FeedSpec, Row
 from elementafeeds.feeds.detect import Detection, detect_stream
 from elementafeeds.feeds.registry import get_reader
 
@@ -64,6 +65,16 @@ def read_chunk(task: ChunkTask) -> ChunkRead:
     return get_reader(task.spec.format).read_chunk(task)
 
 
+def stream_chunk(task: ChunkTask) -> ChunkStream:
+    """One task's records as they are parsed (see ChunkStream), for a pool worker."""
+    reader = get_reader(task.spec.format)
+    stream = getattr(reader, "stream_chunk", None)
+    if stream is not None:
+        return stream(task)  # type: ignore[no-any-return]
+    read = reader.read_chunk(task)
+    return ChunkStream(iter(read.records), read.problems, lambda: read.misaligned)
+
+
 def iter_rows(path: Path, spec: FeedSpec) -> Iterator[Row]:
     """Every record with its ordinal and problems, streaming."""
     with _open(path) as handle:
@@ -83,4 +94,4 @@ def iter_records(path: Path, spec: FeedSpec) -> Iterator[dict[str, Any]]:
 
 
 __all__ = ["FeedError", "detect", "detect_spec", "iter_records", "iter_rows", "plan_chunks",
-           "read_chunk"]
+           "read_chunk", "stream_chunk"]

@@ -7,7 +7,7 @@ objects (open files, parsers) in these.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -118,6 +118,23 @@ class ChunkRead:
     the chunks from this one on must be planned again exactly."""
 
 
+class ChunkStream:
+    """A task's records as they are parsed: a worker processes each record while it is still
+    in the CPU cache (measured: reading a 500-record chunk whole first made processing 5–15 %
+    slower, and more on larger chunks). `problems` fills as records are read; `misaligned`
+    (as in ChunkRead) is known once `records` is exhausted."""
+
+    def __init__(self, records: Iterator[dict[str, Any]], problems: list[RecordProblem],
+                 misaligned: Callable[[], bool] = lambda: False) -> None:
+        self.records = records
+        self.problems = problems
+        self._misaligned = misaligned
+
+    @property
+    def misaligned(self) -> bool:
+        return self._misaligned()
+
+
 class Row(NamedTuple):
     """A record as streamed by a reader, with its ordinal and any problems found in it."""
 
@@ -159,4 +176,7 @@ class FeedReader(Protocol):
         `api.plan_chunks`)."""
 
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
-        """Read one task's records (runs in a worker process)."""
+        """Read one task's records (runs in a worker process).
+
+        A reader may also offer `stream_chunk(task) -> ChunkStream`, the same records as
+        they are parsed, which `api.stream_chunk` prefers when present."""

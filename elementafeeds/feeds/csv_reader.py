@@ -27,7 +27,14 @@ from typing import Any
 
 from elementafeeds.errors import FeedError, HostileFeedError
 from elementafeeds.feeds import chunkfiles
-from elementafeeds.feeds.contracts import ChunkRead, ChunkTask, FeedSpec, RecordProblem, Row
+from elementafeeds.feeds.contracts import (
+    ChunkRead,
+    ChunkStream,
+    ChunkTask,
+    FeedSpec,
+    RecordProblem,
+    Row,
+)
 from elementafeeds.feeds.csv_scan import UTF8_BOM, footer_cut, line_at, plan_ranges
 from elementafeeds.feeds.detect import (
     bom_of,
@@ -306,6 +313,16 @@ class CsvReader:
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
         if task.is_chunk_file:
             return chunkfiles.read_chunk_file(task)
+        stream = self.stream_chunk(task)
+        records = list(stream.records)
+        if stream.misaligned:
+            return ChunkRead(misaligned=True)
+        return ChunkRead(records, stream.problems)
+
+    def stream_chunk(self, task: ChunkTask) -> ChunkStream:
+        if task.is_chunk_file:
+            read = chunkfiles.read_chunk_file(task)
+            return ChunkStream(iter(read.records), read.problems)
         spec = task.spec
         with open(task.path, "rb") as handle:
             handle.seek(task.start)
@@ -320,15 +337,12 @@ class CsvReader:
             probe = [f"{marker}\n" if quote else marker]
         reader = csv.reader(lines, delimiter=spec.delimiter or ",", quotechar=spec.quotechar,
                             strict=False)
-        out = ChunkRead()
+        problems: list[RecordProblem] = []
         first_line = task.first_line or partial(line_at, task.path, task.start)
         flag = _Flag()
-        out.records = list(_Builder(spec).records(reader, flag, task.first_record,
-                                                  out.problems, first_line, sticky=dirty,
-                                                  probe=probe))
-        if probe is not None and not flag.probed:
-            return ChunkRead(misaligned=True)
-        return out
+        records = _Builder(spec).records(reader, flag, task.first_record, problems,
+                                         first_line, sticky=dirty, probe=probe)
+        return ChunkStream(records, problems, lambda: probe is not None and not flag.probed)
 
 
 _PROBE = "ef:end-probe"

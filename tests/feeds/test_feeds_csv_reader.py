@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from elementafeeds.errors import FeedError, HostileFeedError
-from elementafeeds.feeds import detect_spec, iter_records, iter_rows, plan_chunks, read_chunk
+from elementafeeds.feeds import (
+    detect_spec,
+    iter_records,
+    iter_rows,
+    plan_chunks,
+    read_chunk,
+    stream_chunk,
+)
 from elementafeeds.feeds.api import detect
 from elementafeeds.feeds.contracts import ChunkTask
 from elementafeeds.feeds.detect import HtmlPageError
@@ -39,14 +46,15 @@ def quick_chunked(path: Path, spec: Any, work: Path, per: int) -> tuple[list, li
     replans = 0
     tasks = iter(plan_chunks(path, spec, work, records_per_chunk=per, quick=True))
     while (task := next(tasks, None)) is not None:
-        read = read_chunk(task)
+        read = stream_chunk(task)  # as a pool worker reads: records as they are parsed
+        chunk = list(read.records)
         if read.misaligned:
             replans += 1
             tasks = iter(plan_chunks(path, spec, work, records_per_chunk=per, begin=task.start))
             continue
         for problem in read.problems:
             problem.record += len(records) + 1 - task.first_record
-        records += read.records
+        records += chunk
         problems += read.problems
     return records, problems, replans
 
@@ -293,6 +301,8 @@ def test_the_end_probe_never_becomes_a_record(tmp_path: Path) -> None:
     assert [r["name"] for r in read.records] == ["a", "b\nc", "d"]
     inside = ChunkTask(0, str(path), start, text.index("c"), spec, 1, 0, check_end=True)
     assert read_chunk(inside).misaligned  # the range ends inside "b\nc"
+    stream = stream_chunk(inside)  # known once its records are parsed
+    assert len(list(stream.records)) == 2 and stream.misaligned
 
 
 def test_a_record_that_imitates_the_end_probe_is_only_a_record(tmp_path: Path) -> None:
