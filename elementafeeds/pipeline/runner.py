@@ -11,6 +11,7 @@ import shutil
 import time
 import traceback
 import uuid
+from array import array
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
@@ -215,15 +216,13 @@ class ConnectionRun:
         try:
             cutoff = refresh_cutoff(self.conn.stale.after_days, now)
             async for result in self._mapped_chunks(rules, spec, path, work_dir, cutoff):
-                outcomes, skipped = result.outcomes, result.skipped
                 if limit is not None and self.counters.records + result.records > limit:
-                    take = max(0, limit - self.counters.records)
-                    outcomes = [o for o in outcomes if o.record < result.first_record + take]
-                    skipped = skipped[:take]
-                self.counters.records += len(outcomes) + skipped.count(1)
-                self.counters.skipped += skipped.count(1)
+                    _cut(result, max(0, limit - self.counters.records))
+                skipped = result.skipped.count(1)
+                self.counters.records += len(result.outcomes) + len(result.new) + skipped
+                self.counters.skipped += skipped
                 self._record_problems(result)
-                sendable, unchanged, new = self._settle(outcomes, seen)
+                sendable, unchanged, new = self._settle(result, seen)
                 self.counters.unchanged += len(unchanged)  # in the ledger as they are
                 self.counters.created += new  # a dry run's creates: the ledger lacks them
                 ledger, remote = await self._lookup(destination, sendable)
@@ -317,33 +316,35 @@ class ConnectionRun:
             self.log.write("record_problem", record=problem.record, column=problem.column,
                            message=problem.message)
 
-    def _settle(self, outcomes: list[Any], seen: SeenSet) -> tuple[list[Any], list[str], int]:
+    def _settle(self, result: ChunkResult, seen: SeenSet) -> tuple[list[Any], list[str], int]:
         """Record failed records and duplicate SKUs (the first wins); of the rest, (outcomes
         to diff, SKU keys of unchanged products, number of new products of a dry run)."""
         sendable = []
         errors: list[ErrorRecord] = []
-        for outcome in outcomes:
+        for outcome in result.outcomes:
             if outcome.verdict == "failed":
                 errors.append(ErrorRecord("map", outcome.reason or "failed", outcome.sku,
                                           outcome.code, outcome.record))
             else:
                 sendable.append(outcome)
+        # a chunk's new SKUs are each the first of its kind there: checked before the rest
+        new, first = result.new, result.first_record
+        repeated = seen.duplicates([sku.lower() for sku in new])
+        for i in repeated:
+            errors.append(_duplicate(new[i], first + result.new_at[i]))
         keys = [o.sku.lower() for o in sendable]
+        duplicates = set(seen.duplicates(keys))
         kept: list[Any] = []
         unchanged: list[str] = []
-        new = 0
-        for outcome, key, duplicate in zip(sendable, keys, seen.add(keys)):
-            if duplicate:
-                errors.append(ErrorRecord(
-                    "diff", f"duplicate SKU '{outcome.sku}': an earlier record of the feed has "
-                    "it, and the first one wins", outcome.sku, "duplicate_sku", outcome.record))
+        for i, outcome in enumerate(sendable):
+            if i in duplicates:
+                errors.append(_duplicate(outcome.sku, outcome.record))
             elif outcome.verdict == "send":
                 kept.append(outcome)
-            elif outcome.verdict == "unchanged":
-                unchanged.append(key)
             else:
-                new += 1
+                unchanged.append(keys[i])
         if errors:
+            errors.sort(key=lambda error: error.record or 0)
             self.counters.failed += len(errors)
             for error in errors:
                 self.reasons[error.code or "failed"] += 1
@@ -352,7 +353,7 @@ class ConnectionRun:
                 self.store.add_errors(conn, self.run_id, errors,
                                       self.ws.settings.defaults.error_records_per_run)
                 self.store.save_counters(conn, self.run_id, self.counters)
-        return kept, unchanged, new
+        return kept, unchanged, len(new) - len(repeated)
 
     async def _lookup(self, destination: Any, sendable: list[Any]) -> tuple[dict, dict]:
         """Ledger entries, and for SKUs the ledger lacks, the products the site already
@@ -372,6 +373,20 @@ class ConnectionRun:
             self.store.touch_seen(self.name, run_id, touches,
                                   datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
             touches.clear()
+
+
+def _duplicate(sku: str, record: int) -> ErrorRecord:
+    return ErrorRecord("diff", f"duplicate SKU '{sku}': an earlier record of the feed has it, "
+                       "and the first one wins", sku, "duplicate_sku", record)
+
+
+def _cut(result: ChunkResult, take: int) -> None:
+    """Keep only the chunk's first `take` records (`--limit`)."""
+    result.outcomes = [o for o in result.outcomes if o.record < result.first_record + take]
+    kept = [i for i, at in enumerate(result.new_at) if at < take]
+    result.new = [result.new[i] for i in kept]
+    result.new_at = array("I", [result.new_at[i] for i in kept])
+    result.skipped = result.skipped[:take]
 
 
 def _abandon(pending: list[asyncio.Future[Any]]) -> None:

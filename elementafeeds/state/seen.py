@@ -34,11 +34,19 @@ class SeenSet:
 
     def add(self, sku_keys: Sequence[str]) -> list[bool]:
         """Record the keys; for each, whether an earlier record of the run already had it."""
-        flags: list[bool] = []
+        flags = [False] * len(sku_keys)
+        for position in self.duplicates(sku_keys):
+            flags[position] = True
+        return flags
+
+    def duplicates(self, sku_keys: Sequence[str]) -> list[int]:
+        """Record the keys; the positions, in order, of those an earlier record of the run
+        (or an earlier key of `sku_keys`) already had."""
+        found: list[int] = []
         overflow: list[int] = []  # positions of keys the full table does not hold
         low, high, mask = self._low, self._high, len(self._low) - 1
         count, room = self._count, int(_FILL * len(low))
-        for key in sku_keys:
+        for position, key in enumerate(sku_keys):
             digest = xxh3_128_intdigest(key.encode("utf-8", "surrogatepass"))
             lo, hi = (digest & _LOW) or 1, digest >> 64
             slot = lo & mask
@@ -54,21 +62,19 @@ class SeenSet:
                             low, high, mask = self._low, self._high, len(self._low) - 1
                             room = int(_FILL * len(low))
                     else:
-                        overflow.append(len(flags))
-                    flags.append(False)
+                        overflow.append(position)
                     break
                 if held == lo and high[slot] == hi:
-                    flags.append(True)
+                    found.append(position)
                     break
                 slot = (slot + 1) & mask
         self._count = count
         if overflow:
             if self._spill is None:
                 self._spill = _SeenFile(self.path)
-            for position, duplicate in zip(overflow, self._spill.add(
-                    [sku_keys[i] for i in overflow])):
-                flags[position] = duplicate
-        return flags
+            spilled = self._spill.add([sku_keys[i] for i in overflow])
+            found = sorted(found + [p for p, dup in zip(overflow, spilled) if dup])
+        return found
 
     def _grow(self) -> None:
         old_low, old_high = self._low, self._high

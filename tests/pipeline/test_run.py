@@ -147,6 +147,26 @@ def test_counts_add_up_with_duplicates_and_bad_records(workspace: Path, sandbox)
     assert {e["code"] for e in errors} >= {"duplicate_sku"}
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_dry_run_counts_new_products_and_fails_their_repeats(workspace: Path, sandbox,
+                                                              workers: str) -> None:
+    feed = workspace / "feeds" / "products.csv"
+    write_feed(feed, 10)
+    with feed.open("a", encoding="utf-8") as f:
+        f.write("p00001,Again,12,Koti,https://aff.example/x,Red,yes\n")  # another case
+        f.write("P00011,New,12,Koti,https://aff.example/y,Red,yes\n")
+        f.write("P00011,Same chunk,12,Koti,https://aff.example/z,Red,yes\n")
+    args = ("--dry-run", "--workers", workers, "--chunk-size", "4")
+    code, run = run_json(workspace, *args)
+    assert code == 1 and writes(sandbox) == 0
+    assert (run["records"], run["created"], run["failed"]) == (13, 11, 2)
+    errors = json.loads(ef(workspace, "errors", str(run["id"]), "--json").stdout)["errors"]
+    assert [(e["code"], e["sku"], e["record"]) for e in errors] == [
+        ("duplicate_sku", "t-p00001", 11), ("duplicate_sku", "t-P00011", 13)]
+    code, run = run_json(workspace, *args, "--limit", "12")
+    assert (run["records"], run["created"], run["failed"]) == (12, 11, 1)
+
+
 def test_second_concurrent_run_exits_3(workspace: Path, sandbox) -> None:
     sandbox.set_faults({"latency": {"seconds": 0.3}})
     first = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(workspace), "run",

@@ -19,14 +19,22 @@ from tests.pipeline.conftest import ef, write_feed
 
 
 def _map_all(root: Path, shipping: Shipping) -> list:
+    return _map_with_new(root, shipping)[0]
+
+
+def _map_with_new(root: Path, shipping: Shipping) -> tuple[list, list[tuple[str, int]]]:
+    """The outcomes that are neither filtered nor skipped, and the new products of a dry run
+    (SKU, record)."""
     ws = load_workspace(root)
     rules = build_ruleset(ws, "shop-feed")
     feed = root / "feeds" / "products.csv"
     spec = detect_spec(feed, ws.feeds["feed"])
-    outcomes = []
+    outcomes, new = [], []
     for task in plan_chunks(feed, spec, root / "tmp", records_per_chunk=50):
-        outcomes += map_chunk(task, rules, shipping).outcomes
-    return [o for o in outcomes if o.verdict in ("send", "unchanged", "new")]
+        result = map_chunk(task, rules, shipping)
+        outcomes += result.outcomes
+        new += [(sku, result.first_record + at) for sku, at in zip(result.new, result.new_at)]
+    return [o for o in outcomes if o.verdict in ("send", "unchanged")], new
 
 
 def test_unchanged_records_leave_their_payloads_in_the_worker(workspace: Path) -> None:
@@ -55,11 +63,10 @@ def test_a_dry_run_ships_no_payloads_and_hashes_only_known_products(workspace: P
     assert ef(workspace, "run", "shop-feed").returncode == 0
     write_feed(workspace / "feeds" / "products.csv", 130)
     state = load_workspace(workspace).state_path
-    dry = _map_all(workspace, Shipping("k2", payloads=False, state_path=str(state),
-                                       connection="shop-feed"))
-    assert len(dry) == 130 and all(o.payload is None for o in dry)
-    hashed = {o.sku for o in dry if o.hashes}
-    assert len(hashed) == 120 and "t-P00125" not in hashed
+    dry, new = _map_with_new(workspace, Shipping("k2", payloads=False, state_path=str(state),
+                                                 connection="shop-feed"))
+    assert len(dry) == 120 and all(o.payload is None and o.hashes for o in dry)
+    assert new == [(f"t-P{i:05d}", i + 1) for i in range(120, 130)]  # only their SKUs travel
     result = ef(workspace, "run", "shop-feed", "--dry-run", "--json")
     run = json.loads(result.stdout)["runs"][0]
     assert (run["created"], run["unchanged"], run["updated"]) == (10, 120, 0)

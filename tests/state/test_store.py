@@ -154,5 +154,6 @@ def test_seen_set_grows_then_spills_to_disk_and_stays_exact(tmp_path: Path,
     assert flags == [False] * 5000 + [True] * 5000
     assert (tmp_path / "seen.db").exists() == (max_slots < 5000)  # the full table spilled
     assert seen.add(["sku-4999", "new", "new"]) == [True, False, True]
+    assert seen.duplicates(["x", "sku-7", "x", "new"]) == [1, 2, 3]  # in order, spilled or not
     seen.close()
     assert not (tmp_path / "seen.db").exists()
