@@ -13,13 +13,21 @@ negation of their positive twin.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from elementafeeds.config.models import AllGroup, AnyGroup, FilterRule, Filters
-from elementafeeds.rules.numbers import number_of, parse_flag, parse_number
+from elementafeeds.rules.numbers import (
+    SHORT,
+    number_of,
+    parse_flag,
+    parse_number,
+    short_float,
+    short_plain,
+)
 from elementafeeds.rules.paths import compile_path, is_empty, plain_key, to_text
 
 Check = Callable[[dict[str, Any]], "str | None"]
@@ -207,42 +215,22 @@ def _bound(value: Any) -> Decimal:
     return Decimal(str(value).replace(",", ".").strip())
 
 
-def _gt(rule: FilterRule) -> Test:
-    bound = _bound(rule.value)
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def _ordered(rule: FilterRule) -> Test:
+    """gt, gte, lt and lte. A short plain number compares as a float: as exact as a Decimal
+    (see `numbers.short_float`) and about three times cheaper, which counts where distinct
+    prices outnumber the number cache."""
+    holds, bound = _ORDER[rule.op], _bound(rule.value)
+    fast = short_float(bound)
 
     def test(v: Any) -> bool:
+        if fast is not None and v.__class__ is str and len(v) <= SHORT and short_plain(v):
+            return holds(float(v.replace(",", ".")), fast)
         n = parse_number(v) if v.__class__ is str else number_of(v)
-        return n is not None and n > bound
-
-    return test
-
-
-def _gte(rule: FilterRule) -> Test:
-    bound = _bound(rule.value)
-
-    def test(v: Any) -> bool:
-        n = parse_number(v) if v.__class__ is str else number_of(v)
-        return n is not None and n >= bound
-
-    return test
-
-
-def _lt(rule: FilterRule) -> Test:
-    bound = _bound(rule.value)
-
-    def test(v: Any) -> bool:
-        n = parse_number(v) if v.__class__ is str else number_of(v)
-        return n is not None and n < bound
-
-    return test
-
-
-def _lte(rule: FilterRule) -> Test:
-    bound = _bound(rule.value)
-
-    def test(v: Any) -> bool:
-        n = parse_number(v) if v.__class__ is str else number_of(v)
-        return n is not None and n <= bound
+        return n is not None and holds(n, bound)
 
     return test
 
@@ -250,8 +238,12 @@ def _lte(rule: FilterRule) -> Test:
 def _between(rule: FilterRule) -> Test:
     assert isinstance(rule.value, list)
     low, high = sorted(_bound(v) for v in rule.value)
+    fast_low, fast_high = short_float(low), short_float(high)
+    fast = fast_low is not None and fast_high is not None
 
     def test(v: Any) -> bool:
+        if fast and v.__class__ is str and len(v) <= SHORT and short_plain(v):
+            return fast_low <= float(v.replace(",", ".")) <= fast_high  # type: ignore[operator]
         n = parse_number(v) if v.__class__ is str else number_of(v)
         return n is not None and low <= n <= high
 
@@ -264,6 +256,7 @@ def _empty(rule: FilterRule) -> Test:
 
 _TESTS: dict[str, Callable[[FilterRule], Test]] = {
     "eq": _eq, "in": _in, "contains": _contains, "starts_with": _starts_with,
-    "ends_with": _ends_with, "regex": _regex, "gt": _gt, "gte": _gte, "lt": _lt, "lte": _lte,
+    "ends_with": _ends_with, "regex": _regex, "gt": _ordered, "gte": _ordered, "lt": _ordered,
+    "lte": _ordered,
     "between": _between, "empty": _empty,
 }

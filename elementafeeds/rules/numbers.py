@@ -30,6 +30,24 @@ _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+|,[0-9]{1,2})?\Z")
 """Plain ASCII numbers whose reading is never in doubt: digits with a decimal point, or a
 decimal comma with one or two decimals (three could be a thousands separator). Most feed
 prices look like this, and distinct prices outnumber the cache, so misses are common."""
+short_plain = _PLAIN.match
+SHORT = 15
+"""A plain number of at most SHORT characters has at most 15 digits (see `short_float`)."""
+
+
+def short_float(number: Decimal) -> float | None:
+    """`number` as a float that orders exactly as the Decimal does against any plain number
+    text of at most SHORT characters; None when no float does.
+
+    Two different decimals of at most 15 significant digits never round to the same double
+    (a double holds 15.95 digits), and rounding keeps order; so a comparison of such texts'
+    floats gives what the comparison of their Decimals gives. Far out of the double range
+    that stops being true, hence the exponent bounds."""
+    if not number.is_finite() or len(number.as_tuple().digits) > 15:
+        return None
+    if number and not -290 <= number.adjusted() <= 290:
+        return None
+    return float(number)
 
 
 @lru_cache(maxsize=1024)

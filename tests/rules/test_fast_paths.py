@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import itertools
 import re
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from elementafeeds.config.models import Categories
+from elementafeeds.config.models import Categories, FilterRule
 from elementafeeds.feeds.normalize import parse_decimal
 from elementafeeds.rules.categories import CategoryMatcher
 from elementafeeds.rules.mapping import _list_mapper, _template_mapper, compile_mapping
-from elementafeeds.rules.numbers import _format_number, parse_number, price_text
+from elementafeeds.rules.filters import _ORDER, _TESTS, _bound
+from elementafeeds.rules.numbers import _format_number, parse_number, price_text, short_float
 from elementafeeds.rules.templates import compile_template
 from elementafeeds.rules.text import strip_html
 
@@ -33,6 +35,39 @@ def test_property_price_text_equals_parsing_then_formatting(text):
     formatted = re.fullmatch(r"(?:0|[1-9]\d{0,14})\.\d\d", text) and text != "0.00"
     expected = text if formatted else _format_number(parse_number.__wrapped__(text))
     assert price_text.__wrapped__(text) == expected
+
+
+PLAIN_NUMBER = st.from_regex(r"[0-9]{1,15}(\.[0-9]{1,14}|,[0-9]{1,2})?", fullmatch=True)
+BOUND = st.one_of(st.integers(-10**16, 10**16), st.decimals(allow_nan=False, places=3),
+                  st.floats(allow_nan=False), st.decimals(allow_nan=False), PLAIN_NUMBER)
+
+
+@given(BOUND, st.one_of(PLAIN_NUMBER, NUMBERISH), st.sampled_from(["gt", "gte", "lt", "lte"]))
+def test_property_number_filters_compare_as_decimals(bound, text, op):
+    """The float shortcut of gt/gte/lt/lte gives what comparing Decimals gives."""
+    test = _TESTS[op](FilterRule(field="p", op=op, value=str(bound)))
+    number = parse_number(text)
+    expected = number is not None and _ORDER[op](number, _bound(str(bound)))
+    assert test(text) == expected
+
+
+@given(st.lists(BOUND, min_size=2, max_size=2), st.one_of(PLAIN_NUMBER, NUMBERISH))
+def test_property_between_compares_as_decimals(bounds, text):
+    test = _TESTS["between"](FilterRule(field="p", op="between", value=[str(b) for b in bounds]))
+    low, high = sorted(_bound(str(b)) for b in bounds)
+    number = parse_number(text)
+    assert test(text) == (number is not None and low <= number <= high)
+
+
+def test_close_numbers_compare_exactly():
+    gt = _TESTS["gt"](FilterRule(field="p", op="gt", value="0.100000000000001"))
+    assert [gt(t) for t in ("0.100000000000001", "0.100000000000002", "0.1")] == [
+        False, True, False]
+    assert short_float(Decimal("0.1000000000000001")) is None  # 16 digits: Decimals only
+    assert _TESTS["lt"](FilterRule(field="p", op="lt", value="0.1000000000000001"))("0.1")
+    # 16 digits: the float of 9007199254741001 is 9007199254741000.0, so Decimals decide
+    assert _TESTS["gt"](FilterRule(field="p", op="gt", value="9.00719925474100E15"))(
+        "9007199254741001")
 
 
 def test_decimal_comma_prices():
