@@ -268,7 +268,10 @@ class ConnectionRun:
         size = self.options.chunk_size
         tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir, records_per_chunk=size,
                                                  quick=True)
-        window = max(2, self.options.workers * 2)
+        # four chunks a worker: three processes share two cores on a small machine, and
+        # with two the workers ran dry while the parent waited for a core (measured on a
+        # 500 MB dry run: 4.4 -> 4.1 s; more gave nothing)
+        window = max(2, self.options.workers * 4)
         shipping = Shipping(run_key=uuid.uuid4().hex,
                             payloads=not self.options.dry_run,
                             state_path=str(self.store.path), connection=self.name,
