@@ -28,6 +28,8 @@ _LAZY = {
     "detect": "elementafeeds.feeds.api",
     "detect_spec": "elementafeeds.feeds.api",
     "plan_chunks": "elementafeeds.feeds.api",
+    "CAREFUL": "elementafeeds.feeds.csv_scan",
+    "Guess": "elementafeeds.feeds.csv_scan",
     "read_chunk": "elementafeeds.feeds.api",
     "stream_chunk": "elementafeeds.feeds.api",
     "iter_records": "elementafeeds.feeds.api",
@@ -36,10 +38,10 @@ _LAZY = {
     "FeedPreview": "elementafeeds.feeds.preview",
 }
 
-__all__ = ["ChunkRead", "ChunkStream", "ChunkTask", "FeedPreview", "FeedSpec", "FetchResult",
-           "RecordProblem", "Row", "detect", "detect_spec", "fetch_feed", "fetched",
-           "iter_records", "iter_rows", "open_feed_stream", "plan_chunks", "preview_feed",
-           "read_chunk", "stream_chunk"]
+__all__ = ["CAREFUL", "ChunkRead", "ChunkStream", "ChunkTask", "FeedPreview", "FeedSpec",
+           "FetchResult", "Guess", "RecordProblem", "Row", "detect", "detect_spec", "fetch_feed",
+           "fetched", "iter_records", "iter_rows", "open_feed_stream", "plan_chunks",
+           "preview_feed", "read_chunk", "stream_chunk"]
 
 
 def __getattr__(name: str) -> Any:

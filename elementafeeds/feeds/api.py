@@ -19,6 +19,7 @@ from typing import Any
 
 from elementafeeds.errors import FeedError, FeedUnreachable
 from elementafeeds.feeds.contracts import ChunkRead, ChunkStream, ChunkTask, FeedSpec, Row
+from elementafeeds.feeds.csv_scan import CAREFUL, Guess
 from elementafeeds.feeds.detect import Detection, detect_stream
 from elementafeeds.feeds.registry import get_reader
 
@@ -45,17 +46,20 @@ def detect_spec(path: Path, feed: Any) -> FeedSpec:
 
 
 def plan_chunks(path: Path, spec: FeedSpec, work_dir: Path, records_per_chunk: int = 500,
-                target_bytes: int | None = None, quick: bool = False,
+                target_bytes: int | None = None, guess: Guess | None = None,
                 begin: int | None = None) -> Iterator[ChunkTask]:
     """Tasks for the chunk pool, lazily. A feed cut short raises FeedError from here.
 
-    `quick`: where the reader can, chunk ends are guessed instead of scanned for, and each
-    chunk's first record is numbered 1 (the caller numbers records in order); a chunk read
-    `misaligned` means: plan again with `begin` at its start, exactly from there on."""
+    `guess` ("lines", or the more careful "quotes"): where the reader can, chunk ends are
+    guessed instead of scanned for, and each chunk's first record is numbered 1 (the caller
+    numbers records in order). A chunk read `misaligned` means: plan again with `begin` at
+    its start and the next guess, `CAREFUL[guess]` (None: exact)."""
     reader = get_reader(spec.format)
     plan_quick = getattr(reader, "plan_quick", None)
-    if plan_quick is not None and (quick or begin is not None):
-        return plan_quick(Path(path), spec, Path(work_dir), records_per_chunk, begin)
+    if plan_quick is not None and (guess is not None or begin is not None):
+        tasks: Iterator[ChunkTask] = plan_quick(Path(path), spec, Path(work_dir),
+                                                records_per_chunk, guess, begin)
+        return tasks
     return reader.plan_chunks(Path(path), spec, Path(work_dir), records_per_chunk,
                               target_bytes)
 
@@ -93,5 +97,5 @@ def iter_records(path: Path, spec: FeedSpec) -> Iterator[dict[str, Any]]:
                 yield row.record
 
 
-__all__ = ["FeedError", "detect", "detect_spec", "iter_records", "iter_rows", "plan_chunks",
-           "read_chunk", "stream_chunk"]
+__all__ = ["CAREFUL", "FeedError", "Guess", "detect", "detect_spec", "iter_records",
+           "iter_rows", "plan_chunks", "read_chunk", "stream_chunk"]

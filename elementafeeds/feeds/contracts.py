@@ -89,7 +89,7 @@ class ChunkTask:
     first_line: int = 0
     """1-based physical line of the chunk's first byte in the feed (0: not known)."""
     check_end: bool = False
-    """`end` is a guess (`plan_chunks(quick=True)`): the reader confirms it is a record
+    """`end` is a guess (`plan_chunks(guess=…)`): the reader confirms it is a record
     boundary, or reports the chunk `misaligned`."""
 
     @property
@@ -171,9 +171,9 @@ class FeedReader(Protocol):
         """Cut the feed into tasks, lazily.
 
         A reader of byte ranges may also offer `plan_quick(path, spec, work_dir,
-        records_per_chunk, begin)`: tasks whose ends are guessed cheaply (`check_end`) and confirmed by
-        `read_chunk`, and, with `begin`, exact tasks from that offset on (see
-        `api.plan_chunks`)."""
+        records_per_chunk, guess, begin)`: tasks from `begin` on whose ends are guessed
+        cheaply (`check_end`) and confirmed by `read_chunk`, or exact ones when `guess` is
+        None (see `api.plan_chunks`)."""
 
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
         """Read one task's records (runs in a worker process).

@@ -35,7 +35,7 @@ from elementafeeds.feeds.contracts import (
     RecordProblem,
     Row,
 )
-from elementafeeds.feeds.csv_scan import UTF8_BOM, footer_cut, line_at, plan_ranges
+from elementafeeds.feeds.csv_scan import UTF8_BOM, Guess, footer_cut, line_at, plan_ranges
 from elementafeeds.feeds.detect import (
     bom_of,
     decoder_name,
@@ -299,15 +299,14 @@ class CsvReader:
             yield ChunkTask(index, str(path), start, end, spec, first, line)
 
     def plan_quick(self, path: Path, spec: FeedSpec, work_dir: Path, records_per_chunk: int,
-                   begin: int | None) -> Iterator[ChunkTask]:
-        """Chunks whose ends are guessed (from `begin`: exact ones); see `api.plan_chunks`.
-        Feeds that are not byte ranges are planned as usual."""
+                   guess: Guess | None, begin: int | None) -> Iterator[ChunkTask]:
+        """Chunks whose ends are guessed, from `begin` on; see `api.plan_chunks`. Feeds that
+        are not byte ranges are planned as usual."""
         if not is_ascii_compatible(spec.encoding):
             yield from self.plan_chunks(path, spec, work_dir, records_per_chunk)
             return
         for index, (start, end, first, line, check) in enumerate(
-                plan_ranges(path, spec, records_per_chunk, None, quick=begin is None,
-                            begin=begin)):
+                plan_ranges(path, spec, records_per_chunk, None, guess, begin)):
             yield ChunkTask(index, str(path), start, end, spec, first, line, check)
 
     def read_chunk(self, task: ChunkTask) -> ChunkRead:

@@ -13,11 +13,12 @@ cp125x …); UTF-16/32 feeds go through the text path instead.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from elementafeeds.errors import FeedError, HostileFeedError
 from elementafeeds.feeds.contracts import FeedSpec
@@ -25,6 +26,7 @@ from elementafeeds.feeds.decompress import human_bytes
 from elementafeeds.feeds.detect import decoder_name
 
 BLOCK = 1024 * 1024
+PEEK = 8 * 1024
 REFILL = 4 * BLOCK
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -152,18 +154,25 @@ class _Window:
 Range = tuple[int, int, int, int, bool]
 """(start, end, first_record, first_line, check_end) of one chunk."""
 
+Guess = Literal["lines", "quotes"]
+CAREFUL: dict[Guess, Guess | None] = {"lines": "quotes", "quotes": None}
+"""The guess to plan with after a chunk whose guessed end was wrong (None: exact)."""
+
 
 def plan_ranges(path: Path, spec: FeedSpec, records_per_chunk: int,
-                target_bytes: int | None, quick: bool = False,
+                target_bytes: int | None, guess: Guess | None = None,
                 begin: int | None = None) -> Iterator[Range]:
-    """The chunks of a feed, lazily, in feed order.
+    """The chunks of a feed, lazily, in feed order, from `begin` or the start of the data.
 
-    `first_record` is the ordinal of the chunk's first record, counted from the start of the
-    data — or from `begin` when planning starts there — except for `quick` chunks: their
-    ends are guesses (see `_quick_cuts`), the record count is only known once a worker has read
-    them, so each counts from 1 and the caller numbers them in order. `check_end` marks a
-    guessed end, which the reading worker confirms (csv_reader, the end probe); when it cannot,
-    the caller plans again with `begin` at that chunk's start, and exactly from there on.
+    `first_record` is the ordinal of the chunk's first record, counted from where planning
+    starts — except for chunks whose ends are guessed (`guess`): their record count is only
+    known once a worker has read them, so each counts from 1 and the caller numbers them in
+    order. Guesses, cheapest first: "lines" cuts at the first line end after as many bytes as
+    the first chunk had (`_line_cuts`), "quotes" at such a line end where the quotes since
+    the chunk's start pair up (`_quote_cuts`). `check_end` marks a guessed end, which the
+    reading worker confirms (csv_reader, the end probe); when it cannot, the caller plans
+    again from that chunk's start with the next guess (`CAREFUL`), and from "quotes" on
+    exactly.
     """
     start, end, line = data_bounds(path, spec)
     if begin is not None:
@@ -173,10 +182,14 @@ def plan_ranges(path: Path, spec: FeedSpec, records_per_chunk: int,
     per_chunk = max(1, records_per_chunk)
     with path.open("rb") as handle:
         pos = start
-        if quick and ncols > 1:  # one column: the end probe could look like a record
-            quote = spec.quotechar.encode(decoder_name(spec.encoding)) if spec.quotechar \
-                else None
-            for cut in _quick_cuts(_Scanner(handle, start, end, quote), per_chunk, longest):
+        if guess is not None and ncols > 1:  # one column: the probe could look like a record
+            if guess == "lines":
+                cuts = _line_cuts(_Scanner(handle, start, end, None), per_chunk, longest)
+            else:
+                quote = spec.quotechar.encode(decoder_name(spec.encoding)) \
+                    if spec.quotechar else None
+                cuts = _quote_cuts(_Scanner(handle, start, end, quote), per_chunk, longest)
+            for cut in cuts:
                 yield pos, cut, 1, line, cut < end
                 line, pos = 0, cut
         if pos < end:
@@ -184,7 +197,50 @@ def plan_ranges(path: Path, spec: FeedSpec, records_per_chunk: int,
                                      target_bytes, longest, line)
 
 
-def _quick_cuts(scan: _Scanner, per_chunk: int, longest: int) -> Iterator[int]:
+def _line_cuts(scan: _Scanner, per_chunk: int, longest: int) -> Iterator[int]:
+    """Chunk ends just after a line end: the first chunk after `per_chunk` lines, the others
+    after the first line end past as many bytes as it had. Only a few kilobytes around each
+    cut are read. Stops where no line end comes within `longest` bytes.
+
+    Where no quoted field holds a line end, as in most affiliate feeds, every line end is a
+    record boundary, whatever the quotes do (an inch mark in an unquoted field). A cut inside
+    a multi-line field is found by the worker that reads the chunk."""
+    pos, cut = scan.mark, scan.mark
+    for _ in range(per_chunk):
+        cut = scan.line_end(cut)
+        if cut < 0:
+            yield scan.end  # the data ends within the first chunk
+            return
+    size = cut - pos
+    handle, end = scan.handle.fileno(), scan.end
+    while True:
+        yield cut
+        pos = cut
+        if pos >= end:
+            return
+        cut = _line_end_at(handle, pos + size - 1, end, longest)
+        if cut < 0:
+            return
+
+
+def _line_end_at(fd: int, at: int, end: int, longest: int) -> int:
+    """Just after the first line end at or after `at`; `end` when the data ends first; -1
+    when none comes within `longest` bytes."""
+    pos = at
+    while pos < end:
+        data = os.pread(fd, min(PEEK, end - pos), pos)
+        if not data:
+            break
+        newline = data.find(b"\n")
+        if newline >= 0:
+            return pos + newline + 1
+        pos += len(data)
+        if pos - at > longest:
+            return -1
+    return end
+
+
+def _quote_cuts(scan: _Scanner, per_chunk: int, longest: int) -> Iterator[int]:
     """Chunk ends, each just after the first line end at which the quote characters since
     the chunk's start pair up: the first chunk after `per_chunk` lines, the others after as
     many bytes as it had. Stops at the data's end, or where no such line end comes within

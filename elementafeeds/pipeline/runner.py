@@ -26,7 +26,7 @@ from elementafeeds.config.loader import Workspace
 from elementafeeds.config.secrets import secret_values
 from elementafeeds.errors import ElementaFeedsError, FeedError, LockHeldError, SiteError
 from elementafeeds.exit_codes import ExitCode
-from elementafeeds.feeds import ChunkTask, detect_spec, fetched, plan_chunks
+from elementafeeds.feeds import CAREFUL, ChunkTask, Guess, detect_spec, fetched, plan_chunks
 from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import (
     SiteEntry,
@@ -266,8 +266,9 @@ class ConnectionRun:
         guess wrong, the chunks from there on are planned again, exactly."""
         loop = asyncio.get_running_loop()
         size = self.options.chunk_size
+        guess: Guess | None = "lines"
         tasks: Iterator[ChunkTask] = plan_chunks(path, spec, work_dir, records_per_chunk=size,
-                                                 quick=True)
+                                                 guess=guess)
         # four chunks a worker: three processes share two cores on a small machine, and
         # with two the workers ran dry while the parent waited for a core (measured on a
         # 500 MB dry run: 4.4 -> 4.1 s; more gave nothing)
@@ -298,12 +299,14 @@ class ConnectionRun:
                     return
                 result = await pending.pop(0)
                 if result.misaligned_at is not None:
-                    self.log.write("replan", offset=result.misaligned_at, message=(
-                        "a quote that does not pair: chunks are cut exactly from here on"))
+                    assert guess is not None  # an exact chunk is never misaligned
+                    guess = CAREFUL[guess]
+                    self.log.write("replan", offset=result.misaligned_at,
+                                   message=_REPLAN[guess])
                     _abandon(pending)
                     pending, exhausted = [], False
                     tasks = plan_chunks(path, spec, work_dir, records_per_chunk=size,
-                                        begin=result.misaligned_at)
+                                        guess=guess, begin=result.misaligned_at)
                     inline = False
                     continue
                 _renumber(result, first_record)
@@ -376,6 +379,11 @@ class ConnectionRun:
             self.store.touch_seen(self.name, run_id, touches,
                                   datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
             touches.clear()
+
+
+_REPLAN = {
+    "quotes": "a line end inside a quoted field: chunks end where the quotes pair from here on",
+    None: "a quote that does not pair: chunks are cut exactly from here on"}
 
 
 def _duplicate(sku: str, record: int) -> ErrorRecord:

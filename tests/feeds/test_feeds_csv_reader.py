@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from elementafeeds.errors import FeedError, HostileFeedError
 from elementafeeds.feeds import csv_scan
 from elementafeeds.feeds import (
+    CAREFUL,
+    Guess,
     detect_spec,
     iter_records,
     iter_rows,
@@ -36,28 +38,33 @@ def chunked(path: Path, spec: Any, work: Path, per: int = 3) -> tuple[list[dict]
         read = read_chunk(task)
         records += read.records
         problems += read.problems
-    assert quick_chunked(path, spec, work, per)[:2] == (records, problems)
+    for guess in ("lines", "quotes"):
+        assert quick_chunked(path, spec, work, per, guess)[:2] == (records, problems)
     return records, problems
 
 
-def quick_chunked(path: Path, spec: Any, work: Path, per: int) -> tuple[list, list, int]:
-    """What the runner does: chunks with guessed ends, numbered in order, planned again
-    exactly from a chunk whose end was no record boundary. Also returns how often. The
-    planner reads the file in blocks of 61 bytes here, so lines and quoted fields cross
-    blocks as they do in large feeds."""
+def quick_chunked(path: Path, spec: Any, work: Path, per: int,
+                  guess: Guess = "lines") -> tuple[list, list, int]:
+    """What the runner does: chunks with guessed ends, numbered in order, planned again from
+    a chunk whose end was no record boundary, with a more careful guess. Also returns how
+    often. The planner reads the file in blocks of 61 bytes here, so lines and quoted fields
+    cross blocks as they do in large feeds."""
     records: list[dict] = []
     problems: list = []
     replans = 0
+    careful: Guess | None = guess
     with patch.object(csv_scan, "BLOCK", 61):
-        tasks = list(plan_chunks(path, spec, work, records_per_chunk=per, quick=True))
-    tasks_left = iter(tasks)
-    while (task := next(tasks_left, None)) is not None:
+        tasks = iter(list(plan_chunks(path, spec, work, records_per_chunk=per, guess=guess)))
+    while (task := next(tasks, None)) is not None:
         read = stream_chunk(task)  # as a pool worker reads: records as they are parsed
         chunk = list(read.records)
         if read.misaligned:
             replans += 1
-            tasks_left = iter(plan_chunks(path, spec, work, records_per_chunk=per,
-                                          begin=task.start))
+            assert careful is not None
+            careful = CAREFUL[careful]
+            with patch.object(csv_scan, "BLOCK", 61):
+                tasks = iter(list(plan_chunks(path, spec, work, records_per_chunk=per,
+                                              guess=careful, begin=task.start)))
             continue
         for problem in read.problems:
             problem.record += len(records) + 1 - task.first_record
@@ -278,11 +285,13 @@ def test_chunk_ranges_cover_the_data_once_and_ordinals_continue(tmp_path: Path) 
     assert tasks[0].start == len("id,name\n") and tasks[-1].end == path.stat().st_size
     assert all(a.end == b.start for a, b in pairwise(tasks))
     assert [t.first_record for t in tasks] == list(range(1, 1001, 64))
-    quick = list(plan_chunks(path, spec, tmp_path, records_per_chunk=64, quick=True))
-    assert quick[0].start == tasks[0].start and quick[-1].end == tasks[-1].end
-    assert all(a.end == b.start for a, b in pairwise(quick))
-    assert all(t.check_end for t in quick[:-1]) and not quick[-1].check_end
-    assert quick_chunked(path, spec, tmp_path, 64)[2] == 0  # every quote pairs: no replan
+    for guess in ("lines", "quotes"):
+        quick = list(plan_chunks(path, spec, tmp_path, records_per_chunk=64, guess=guess))
+        assert quick[0].start == tasks[0].start and quick[-1].end == tasks[-1].end
+        assert all(a.end == b.start for a, b in pairwise(quick))
+        assert all(t.check_end for t in quick[:-1]) and not quick[-1].check_end
+        # by lines, one cut falls between "n" and its number: then quotes pair everywhere
+        assert quick_chunked(path, spec, tmp_path, 64, guess)[2] == (guess == "lines")
 
 
 def test_a_guessed_end_inside_a_quoted_field_is_planned_again_exactly(tmp_path: Path) -> None:
@@ -293,7 +302,11 @@ def test_a_guessed_end_inside_a_quoted_field_is_planned_again_exactly(tmp_path: 
     path = write(tmp_path, "f.csv", "\n".join(lines) + "\n")
     records = read_both(path, tmp_path, per=3)
     spec = detect_spec(path, make_feed(path))
-    assert quick_chunked(path, spec, tmp_path, 3)[2] == 1
+    assert quick_chunked(path, spec, tmp_path, 3, "quotes")[2] == 1
+    # by lines, the inch mark does not matter, and three lines end a record here; two do
+    # not: by quotes from there, and then exactly
+    assert quick_chunked(path, spec, tmp_path, 3, "lines")[2] == 0
+    assert quick_chunked(path, spec, tmp_path, 2, "lines")[2] == 2
     assert len(records) == 299 and records[-1]["name"] == "first\nsecond 299"
 
 
@@ -341,7 +354,7 @@ def test_any_written_csv_reads_back_the_same_on_both_paths(tmp_path: Path, rows:
     streamed = list(iter_records(path, spec))
     assert streamed == [dict(zip("abc", r)) for r in rows]
     assert chunked(path, spec, tmp_path, per)[0] == streamed
-    assert quick_chunked(path, spec, tmp_path, per)[2] == 0  # every guessed end was right
+    assert quick_chunked(path, spec, tmp_path, per, "quotes")[2] == 0  # every guess was right
 
 
 @settings(max_examples=150, deadline=None,

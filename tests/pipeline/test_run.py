@@ -220,22 +220,27 @@ def test_a_product_deleted_on_the_site_is_created_again(workspace: Path, sandbox
 
 
 def test_a_feed_whose_quotes_do_not_pair_is_cut_again_exactly(workspace: Path, sandbox) -> None:
-    """Chunk ends are guessed where quotes pair up; an inch mark in an unquoted field makes
-    one guess fall inside a multi-line quoted name. The worker's end probe catches it, the run
-    plans the rest exactly, and every product arrives once, with its whole name."""
+    """Chunk ends are guessed at line ends first: one falls inside a multi-line quoted name,
+    so the run guesses where quotes pair from there; an inch mark in an unquoted field makes
+    one of those guesses fall inside a name too, and the run plans the rest exactly. The
+    workers' end probes catch both, and every product arrives once, with its whole name."""
     header = "merchant_product_id,product_name,search_price,merchant_category,aw_deep_link,"
-    rows = [f'P00000,Monitor 24" wide,19.90,Koti,https://aff.example/p/0,x,yes']
-    rows += [f'P{i:05d},"Tuote\nrivi {i}",{10 + i % 50}.90,Koti,https://aff.example/p/{i},x,yes'
-             for i in range(1, 150)]
+    rows = [f'P{i:05d},Monitor 24" wide,19.90,Koti,https://aff.example/p/{i},x,yes'
+            if i % 40 == 0 else
+            f'P{i:05d},"Tuote\nrivi {i}",{10 + i % 50}.90,Koti,https://aff.example/p/{i},x,yes'
+            for i in range(150)]
     (workspace / "feeds" / "products.csv").write_text(
         header + "colour,in_stock\n" + "\n".join(rows) + "\n", encoding="utf-8")
     code, run = run_json(workspace, "--workers", "2", "--chunk-size", "7")
     assert code == 0 and (run["records"], run["created"], run["failed"]) == (150, 150, 0)
     assert_one_per_sku(sandbox, 150)
-    assert sandbox.products(sku="t-P00000")[0]["name"] == 'Monitor 24" wide'
+    assert sandbox.products(sku="t-P00040")[0]["name"] == 'Monitor 24" wide'
     assert sandbox.products(sku="t-P00149")[0]["name"] == "Tuote\nrivi 149"
     log = next((workspace / ".ef" / "logs").glob(f"*{run['id']}*")).read_text()
-    assert '"replan"' in log
+    replans = [json.loads(line)["message"] for line in log.splitlines()
+               if '"replan"' in line]
+    assert [message.split(":")[0] for message in replans] == [
+        "a line end inside a quoted field", "a quote that does not pair"]
 
 
 def test_runs_and_reconciles_beat_while_they_hold_the_lock(workspace: Path, sandbox,
