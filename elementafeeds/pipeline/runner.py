@@ -37,7 +37,13 @@ from elementafeeds.pipeline.diff import (
 )
 from elementafeeds.pipeline.progress import ProgressEvent, ProgressSink, no_progress
 from elementafeeds.pipeline.runlog import RunLog
-from elementafeeds.pipeline.worker import ChunkResult, Shipping, forget_run, map_chunk
+from elementafeeds.pipeline.worker import (
+    ChunkResult,
+    Shipping,
+    forget_run,
+    map_chunk,
+    pack_rules,
+)
 from elementafeeds.pipeline.writer import BatchSender, WriteContext
 from elementafeeds.rules import RuleSet, build_ruleset, update_payload
 from elementafeeds.state.keepalive import keep_alive
@@ -277,6 +283,7 @@ class ConnectionRun:
                             payloads=not self.options.dry_run,
                             state_path=str(self.store.path), connection=self.name,
                             refresh_cutoff=cutoff)
+        packed = pack_rules(rules)
         pending: list[asyncio.Future[ChunkResult]] = []
         exhausted, inline = False, False
         first_record = 1
@@ -294,7 +301,7 @@ class ConnectionRun:
                         exhausted = True
                         break
                     pending.append(asyncio.wrap_future(
-                        self.executor.submit(map_chunk, task, rules, shipping), loop=loop))
+                        self.executor.submit(map_chunk, task, packed, shipping), loop=loop))
                 if not pending:
                     return
                 result = await pending.pop(0)
