@@ -181,7 +181,7 @@ def test_html_error_page_over_http_is_a_feed_error(http_server: LocalServer,
 
 def test_unsupported_scheme_is_a_feed_error(tmp_path: Path) -> None:
     from elementafeeds.feeds.decompress import Limits
-    from elementafeeds.feeds.fetch import open_http
+    from elementafeeds.feeds.http_fetch import open_http
 
     with pytest.raises(FeedError), open_http(make_feed("ftp://example.invalid/feed.csv"),
                                              limits=Limits(10)):
