@@ -33,10 +33,10 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from elementafeeds.feeds import ChunkTask, RecordProblem, stream_chunk
+from elementafeeds.feeds import ChunkStream, ChunkTask, RecordProblem, stream_chunk
 from elementafeeds.pipeline.crash import crash_point
 from elementafeeds.pipeline.diff import refresh_due
-from elementafeeds.rules import Outcome, RuleSet, process_records, sku_keys
+from elementafeeds.rules import Outcome, RuleSet, check_records, process_records, sku_keys
 from elementafeeds.state.store import has_ledger, ledger_hashes, open_ledger_reader
 
 Known = dict[str, tuple[dict[str, str], bool, "str | None"]]
@@ -111,32 +111,44 @@ def map_chunk(task: ChunkTask, rules: RuleSet | bytes, shipping: Shipping) -> Ch
     try:
         stream = stream_chunk(task)
         crash_point("worker_mid_chunk")
-        known: Known | None = None
-        if shipping.payloads or shipping.state_path is None:
-            outcomes = process_records(state.rules, stream.records, task.first_record)
-        elif _ledger_empty(state, shipping):  # a dry run where every product is new
-            outcomes = process_records(state.rules, stream.records, task.first_record,
-                                       payload_for=())
-        else:  # a dry run: full payloads only where there is a ledger entry to compare with
-            records = list(stream.records)
-            known = _known(state, shipping, sku_keys(state.rules, records))
-            outcomes = process_records(state.rules, records, task.first_record,
-                                       payload_for=known)
-        if stream.misaligned:
-            return ChunkResult(task.index, 0, task.first_record, [], b"",
-                               misaligned_at=task.start)
-        if known is None:
-            known = _known(state, shipping, _sendable_keys(outcomes))
-        _lighten(outcomes, known, shipping)
-        skipped = bytes([o.verdict in _SKIPPED for o in outcomes])
-        kept = [o for o in outcomes if o.verdict not in _APART]
-        new = [o for o in outcomes if o.verdict == "new"]
+        if not shipping.payloads and _ledger_empty(state, shipping):
+            # a dry run where every product is new: only counted
+            checked = check_records(state.rules, stream.records, task.first_record)
+            result = ChunkResult(task.index, len(checked.skipped), task.first_record,
+                                 checked.failed, checked.skipped, new=checked.new,
+                                 new_at=checked.new_at)
+        else:
+            result = _mapped(state, shipping, task, stream)
     finally:
         if enabled:
             gc.enable()
+    if stream.misaligned:
+        return ChunkResult(task.index, 0, task.first_record, [], b"", misaligned_at=task.start)
+    result.problems = stream.problems
+    result.bytes_end = None if task.is_chunk_file else task.end
+    return result
+
+
+def _mapped(state: _RunState, shipping: Shipping, task: ChunkTask,
+            stream: ChunkStream) -> ChunkResult:
+    """A chunk mapped by process_records, lightened for the journey (see `_lighten`)."""
+    known: Known | None = None
+    if shipping.payloads or shipping.state_path is None:
+        outcomes = process_records(state.rules, stream.records, task.first_record)
+    else:  # a dry run: full payloads only where there is a ledger entry to compare with
+        records = list(stream.records)
+        known = _known(state, shipping, sku_keys(state.rules, records))
+        outcomes = process_records(state.rules, records, task.first_record, payload_for=known)
+    if stream.misaligned:
+        return ChunkResult(task.index, 0, task.first_record, [], b"")  # not looked at
+    if known is None:
+        known = _known(state, shipping, _sendable_keys(outcomes))
+    _lighten(outcomes, known, shipping)
+    skipped = bytes([o.verdict in _SKIPPED for o in outcomes])
+    kept = [o for o in outcomes if o.verdict not in _APART]
+    new = [o for o in outcomes if o.verdict == "new"]
     first = task.first_record
-    return ChunkResult(task.index, len(outcomes), first, kept, skipped, stream.problems,
-                       None if task.is_chunk_file else task.end, new=[o.sku for o in new],
+    return ChunkResult(task.index, len(outcomes), first, kept, skipped, new=[o.sku for o in new],
                        new_at=array("I", [o.record - first for o in new]))
 
 

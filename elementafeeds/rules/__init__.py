@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from elementafeeds.rules.engine import (
     FIELD_GROUPS,
+    Checked,
     Outcome,
     RuleSet,
     build_ruleset,
+    check_records,
     process_record,
     process_records,
     sku_keys,
     update_payload,
 )
 
-__all__ = ["FIELD_GROUPS", "Outcome", "RuleSet", "build_ruleset", "check_workspace",
-           "preview_connection", "process_record", "process_records", "sku_keys",
-           "update_payload"]
+__all__ = ["FIELD_GROUPS", "Checked", "Outcome", "RuleSet", "build_ruleset", "check_records",
+           "check_workspace", "preview_connection", "process_record", "process_records",
+           "sku_keys", "update_payload"]
 
 
 def __getattr__(name: str):  # keep `import elementafeeds.rules` light for `ef --help`

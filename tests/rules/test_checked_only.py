@@ -1,5 +1,6 @@
 """A record that is only checked (a dry run's new product) gets the verdict, code and reason a
-full mapping gives it, for any values — while the fields that cannot fail stay unmapped."""
+full mapping gives it, for any values — while the fields that cannot fail stay unmapped; and
+check_records counts a chunk of them as process_record would."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rules_support import connection_yaml
 
-from elementafeeds.rules import process_record
+from elementafeeds.rules import check_records, process_record
 
 COLUMNS = ["id", "name", "brand", "price", "old_price", "desc", "url", "img", "img2", "cat",
            "colour", "size", "stock", "qty", "ean", "kind", "weight"]
@@ -82,12 +83,44 @@ def _verdicts(rules, record: dict) -> tuple:
             (checked.verdict, checked.sku, checked.code, checked.reason))
 
 
+def _counted(rules, records: list[dict]) -> list[tuple]:
+    """What check_records makes of the records, as (verdict or "counted", sku, code, reason),
+    in order, against the full mapping's verdicts."""
+    checked = check_records(rules, records, 7)
+    assert len(checked.skipped) == len(records)
+    new = dict(zip(checked.new_at, checked.new))
+    failed = {o.record - 7: o for o in checked.failed}
+    assert not set(new) & set(failed) and not {i for i, b in enumerate(checked.skipped) if b} \
+        & (set(new) | set(failed))
+    out = []
+    for i, _ in enumerate(records):
+        if checked.skipped[i]:
+            out.append(("counted",))
+        elif i in new:
+            out.append(("send", new[i]))
+        else:
+            o = failed[i]
+            out.append((o.verdict, o.sku, o.code, o.reason))
+    return out
+
+
+def _as_counted(outcome) -> tuple:
+    if outcome.verdict in ("filtered", "skipped"):
+        return ("counted",)
+    if outcome.verdict == "send":
+        return ("send", outcome.sku)
+    return (outcome.verdict, outcome.sku, outcome.code, outcome.reason)
+
+
 def _check_all(rules) -> None:
     @settings(max_examples=400, deadline=None)
-    @given(RECORD)
-    def same(record: dict) -> None:
-        full, checked = _verdicts(rules, record)
-        assert checked == full
+    @given(st.lists(RECORD, min_size=1, max_size=3))
+    def same(records: list[dict]) -> None:
+        for record in records:
+            full, checked = _verdicts(rules, record)
+            assert checked == full
+        assert _counted(rules, records) == [
+            _as_counted(process_record(rules, r, 7 + i)) for i, r in enumerate(records)]
 
     same()
 
@@ -127,3 +160,19 @@ def test_huge_numbers_are_no_price_rather_than_a_failure(ruleset):
         "url": "https://x.example/a", "cat": "Koti"}
     outcome = process_record(rules, record, 1)
     assert outcome.verdict == "send" and outcome.payload["sale_price"] == ""
+
+
+def test_a_chunk_is_counted_as_process_record_sees_it(ruleset):
+    rules = ruleset(connection_yaml(EVERY_SAFE_TRANSFORM, feed="plain-feed",
+                                    product_type="external-product", sku="s-{id}"))
+    good = dict.fromkeys(COLUMNS, "") | {"id": "1", "name": "n", "price": "5",
+                                         "url": "https://x.example/a", "cat": "Koti"}
+    records = [good, good | {"cat": "Lelut"}, good | {"id": ""}, good | {"id": "2"},
+               good | {"price": "free"}]
+    checked = check_records(rules, records, 11)
+    assert checked.skipped == bytes([0, 1, 0, 0, 0])  # the unmapped category is counted
+    assert (checked.new, list(checked.new_at)) == (["s-1", "s-2"], [0, 3])
+    assert [(o.record, o.code) for o in checked.failed] == [(13, "missing_sku"),
+                                                            (15, "missing_field")]
+    assert _counted(rules, records) == [_as_counted(process_record(rules, r, 11 + i))
+                                        for i, r in enumerate(records)]
