@@ -61,6 +61,24 @@ fields:
   tags: "{brand}"
 """
 
+FILTERED = """
+filters:
+  match: any
+  rules:
+    - {field: stock, op: eq, value: "yes"}
+    - all:
+        - {field: price, op: gt, value: 1}
+        - {field: brand, op: not_empty}
+        - {field: colour, op: regex, value: "^[a-z]"}
+fields:
+  name: "{name}"
+  regular_price: {from: price, transform: [price]}
+  external_url: "{url}"
+categories:
+  source: cat
+  map: {"Koti": [Koti]}
+"""
+
 TEXT = st.one_of(
     st.sampled_from(["", " ", "12,99", "0", "1e40", "-3", "NaN", "yes", "https://x.example/a",
                      "http://", "<p>a</p>", "Koti", "e", "s", "a", "12.50 EUR", "x|y", "١٢"]),
@@ -149,6 +167,13 @@ def test_checked_only_equals_full_mapping_for_wordpress_posts(ruleset):
     rules = ruleset(connection_yaml(POST, site="blog", feed="plain-feed", product_type="listing",
                                     sku="p-{id}"))
     assert "title" in [dest for dest, _ in rules.compiled.deciders]
+    _check_all(rules)
+
+
+def test_a_filtered_record_is_counted_as_process_record_sees_it(ruleset):
+    """Nested filter groups and a SKU of two fields, over any values."""
+    rules = ruleset(connection_yaml(FILTERED, feed="plain-feed",
+                                    product_type="external-product", sku="s-{id}-{ean}"))
     _check_all(rules)
 
 
