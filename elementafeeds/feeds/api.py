@@ -13,7 +13,7 @@ iter_records, in the same order: both go through the same reader code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +69,13 @@ def read_chunk(task: ChunkTask) -> ChunkRead:
     return get_reader(task.spec.format).read_chunk(task)
 
 
-def stream_chunk(task: ChunkTask) -> ChunkStream:
-    """One task's records as they are parsed (see ChunkStream), for a pool worker."""
+def stream_chunk(task: ChunkTask, columns: Collection[str] | None = None) -> ChunkStream:
+    """One task's records as they are parsed (see ChunkStream), for a pool worker. With
+    `columns`, the only ones the caller reads, a reader may leave the others out."""
     reader = get_reader(task.spec.format)
     stream = getattr(reader, "stream_chunk", None)
     if stream is not None:
-        return stream(task)  # type: ignore[no-any-return]
+        return stream(task, columns)  # type: ignore[no-any-return]
     read = reader.read_chunk(task)
     return ChunkStream(iter(read.records), read.problems, lambda: read.misaligned)
 

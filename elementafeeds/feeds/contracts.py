@@ -178,5 +178,6 @@ class FeedReader(Protocol):
     def read_chunk(self, task: ChunkTask) -> ChunkRead:
         """Read one task's records (runs in a worker process).
 
-        A reader may also offer `stream_chunk(task) -> ChunkStream`, the same records as
-        they are parsed, which `api.stream_chunk` prefers when present."""
+        A reader may also offer `stream_chunk(task, columns) -> ChunkStream`, the same
+        records as they are parsed, which `api.stream_chunk` prefers when present; with
+        `columns` (the only ones the caller reads), its records may leave the others out."""

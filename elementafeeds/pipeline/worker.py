@@ -109,15 +109,17 @@ def map_chunk(task: ChunkTask, rules: RuleSet | bytes, shipping: Shipping) -> Ch
     enabled = gc.isenabled()
     gc.disable()  # no cycles here; collections would walk every record of the chunk
     try:
-        stream = stream_chunk(task)
         crash_point("worker_mid_chunk")
         if not shipping.payloads and _ledger_empty(state, shipping):
-            # a dry run where every product is new: only counted
+            # a dry run where every product is new: only counted, reading only the columns
+            # that checking reads
+            stream = stream_chunk(task, state.rules.compiled.checked_columns)
             checked = check_records(state.rules, stream.records, task.first_record)
             result = ChunkResult(task.index, len(checked.skipped), task.first_record,
                                  checked.failed, checked.skipped, new=checked.new,
                                  new_at=checked.new_at)
         else:
+            stream = stream_chunk(task)
             result = _mapped(state, shipping, task, stream)
     finally:
         if enabled:

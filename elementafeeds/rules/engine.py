@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from elementafeeds.config.models import Attribute, Categories, Connection
 from elementafeeds.rules.attributes import compile_attributes
 from elementafeeds.rules.categories import CategoryMatcher
-from elementafeeds.rules.filters import compile_filters
+from elementafeeds.rules.filters import compile_filters, filter_paths
 from elementafeeds.rules.hashing import payload_hashes
-from elementafeeds.rules.mapping import can_fail, compile_mapping
+from elementafeeds.rules.mapping import can_fail, compile_mapping, read_paths, template_paths
+from elementafeeds.rules.paths import plain_key
 from elementafeeds.rules.payload import (
     DECIDING,
     FIELD_GROUPS,
@@ -110,6 +111,15 @@ class Compiled:
         self.attributes = compile_attributes(rules.attributes)
         self.builder = PayloadBuilder(rules.platform, rules.product_type,
                                       make_sanitizer(conn.content), list(rules.fields))
+        paths = [*template_paths(conn.sku), *filter_paths(conn.filters),
+                 *([rules.categories.source] if rules.categories.source else []),
+                 *(path for dest, _ in self.deciders for path in read_paths(rules.fields[dest]))]
+        keys = {plain_key(path) for path in paths}
+        self.checked_columns: frozenset[str] | None = \
+            None if None in keys else frozenset(k for k in keys if k is not None)
+        """The columns a record that is only checked is read by (sku, filters, category,
+        deciding fields): a reader may leave the others out (None: it may not, a path is
+        not a plain column)."""
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +59,20 @@ def compile_filters(filters: Filters) -> Check | None:
         return None
     nodes = [compile_node(n) for n in filters.rules]
     return _group(nodes, filters.match)
+
+
+def filter_paths(filters: Filters) -> list[str]:
+    """The record paths the filters read."""
+    def walk(nodes: list[Any]) -> Iterator[str]:
+        for node in nodes:
+            if isinstance(node, AnyGroup):
+                yield from walk(node.any)
+            elif isinstance(node, AllGroup):
+                yield from walk(node.all)
+            else:
+                yield node.field
+
+    return list(walk(filters.rules))
 
 
 def compile_node(node: FilterRule | AnyGroup | AllGroup) -> Check:

@@ -64,6 +64,24 @@ def can_fail(mapping: Any) -> bool:
     return False
 
 
+def read_paths(mapping: Any) -> list[str]:
+    """The record paths a mapping reads (its `from`s and template placeholders)."""
+    if isinstance(mapping, list):
+        return [path for item in mapping for path in read_paths(item)]
+    if isinstance(mapping, str):
+        return template_paths(mapping)
+    if isinstance(mapping, FieldSource):
+        if mapping.from_ is not None:
+            return list(mapping.from_) if isinstance(mapping.from_, list) else [mapping.from_]
+        if mapping.template is not None:
+            return template_paths(mapping.template)
+    return []
+
+
+def template_paths(source: str) -> list[str]:
+    return [path for kind, path in parse_template(source) if kind == "field"]
+
+
 def _transform_name(spec: Any) -> str | None:
     if isinstance(spec, str):
         return spec.strip()

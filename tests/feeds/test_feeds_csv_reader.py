@@ -383,3 +383,15 @@ def test_an_encoding_that_lies_about_most_lines_is_an_error(tmp_path: Path) -> N
         detect_spec(unmarked, make_feed(unmarked))
     assert read_both(unmarked, tmp_path, csv={"encoding": "utf-16-le"})[0]["name"] == \
         "Tröja för är 0"
+
+
+def test_a_chunk_read_for_some_columns_holds_only_those(tmp_path: Path) -> None:
+    path = write(tmp_path, "f.csv", 'id,name,price,desc\n1,a,2,x\n2,b,3\n3,"c\nd",4,y\n')
+    spec = detect_spec(path, make_feed(path))
+    [task] = plan_chunks(path, spec, tmp_path, records_per_chunk=10)
+    stream = stream_chunk(task, {"price", "id", "colour"})
+    records = list(stream.records)
+    assert records[0] == {"id": "1", "price": "2"} and records[2] == {"id": "3", "price": "4"}
+    assert records[1] == {"id": "2", "name": "b", "price": "3", "desc": ""}  # a short row whole
+    assert [p.record for p in stream.problems] == [2]
+    assert [list(r) for r in stream_chunk(task, {"name"}).records][::2] == [["name"], ["name"]]
