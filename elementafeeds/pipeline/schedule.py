@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from croniter import croniter
-
 from elementafeeds.config.models import Connection
 from elementafeeds.state.records import RunRow
 
@@ -16,8 +14,11 @@ def next_due(connection: Connection, last: RunRow | None) -> datetime | None:
         return None
     if last is None:
         return datetime.fromtimestamp(0, timezone.utc)
+    from croniter import croniter  # 15 ms (and the local time zone) only when asked
+
     started = datetime.fromisoformat(last.started_at)
-    return croniter(connection.schedule, started).get_next(datetime)
+    next_time: datetime = croniter(connection.schedule, started).get_next(datetime)
+    return next_time
 
 
 def is_due(connection: Connection, last: RunRow | None, now: datetime) -> bool:

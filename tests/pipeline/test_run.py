@@ -167,6 +167,44 @@ def test_a_dry_run_counts_new_products_and_fails_their_repeats(workspace: Path, 
     assert (run["records"], run["created"], run["failed"]) == (12, 11, 1)
 
 
+def test_due_runs_the_enabled_connections_their_schedule_says_are_due(workspace: Path,
+                                                                     sandbox) -> None:
+    """One cron line for the whole workspace: `ef run --due` runs a scheduled connection that
+    never ran, then not again before its time; never an unscheduled or a disabled one."""
+    from datetime import datetime, timedelta, timezone
+
+    from elementafeeds.config.loader import load_workspace
+    from elementafeeds.pipeline.orchestrate import Selection, select_connections
+    from elementafeeds.state.store import StateStore
+
+    body = """
+feed: feed
+site: shop
+product_type: deal
+fields: {name: "{product_name}", regular_price: "{search_price}",
+         external_url: "{aw_deep_link}"}
+categories: {source: merchant_category, map: {"Koti": [Koti], "Vaatteet": [Vaatteet]}}
+"""
+    (workspace / "connections" / "more.yaml").write_text(
+        'kind: connection\nname: nightly\nsku: "n-{merchant_product_id}"\n'
+        'schedule: "0 4 * * *"\n' + body + "---\n"
+        'kind: connection\nname: paused\nsku: "p-{merchant_product_id}"\n'
+        'schedule: "* * * * *"\nenabled: false\n' + body)
+    first = ef(workspace, "run", "--due", "--json")
+    assert first.returncode == 0, first.stderr
+    assert [r["connection"] for r in json.loads(first.stdout)["runs"]] == ["nightly"]
+    again = ef(workspace, "run", "--due", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["runs"] == []
+    assert {p["sku"][:2] for p in sandbox.products()} == {"n-"}
+    ws = load_workspace(workspace)
+    store = StateStore(ws.state_path)
+    try:
+        tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+        assert select_connections(ws, store, Selection(due=True), now=tomorrow) == ["nightly"]
+    finally:
+        store.close()
+
+
 def test_second_concurrent_run_exits_3(workspace: Path, sandbox) -> None:
     sandbox.set_faults({"latency": {"seconds": 0.3}})
     first = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(workspace), "run",
