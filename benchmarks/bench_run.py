@@ -1,9 +1,11 @@
 """`ef run --dry-run` of a generated Awin-like CSV against a bare `csv.reader` loop.
 
-Prints wall time of both, their ratio, records/s, and the peak memory of the `ef` process
-tree (parent + pool workers, sampled every 50 ms in a second run, so that sampling does not
-slow the timed one): the sum of PSS, which counts a page the forked workers share with the
-parent once, and the sum of RSS, which counts it in every process. `--double` runs a feed twice the size too: memory must not grow with the feed.
+Prints wall time of both (each the median of --repeat runs, taken in turns), their ratio,
+records/s, and the peak memory of the `ef` process tree (parent + pool workers, sampled every
+50 ms in a run of its own, so that sampling does not slow the timed ones): the sum of PSS,
+which counts a page the forked workers share with the parent once, and the sum of RSS, which
+counts it in every process. `--double` runs a feed twice the size too: memory must not grow
+with the feed.
 Run: python benchmarks/bench_run.py --size-mb 500 --double
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,22 +113,37 @@ def _status(out: str, err: str) -> str:
         return f"no run: {err[-400:]}"
 
 
-def measure(size_mb: int, workers: int) -> None:
+def measure(size_mb: int, workers: int, repeat: int) -> None:
+    """Bare loop and dry run `repeat` times, one after the other (the machine's noise then
+    hits both alike); the ratio of the medians."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "connections").mkdir()
         (root / "connections" / "bench.yaml").write_text(CONNECTION)
         feed = generate(root / "feed.csv", "csv", size_mb)
-        bare, rows = bare_csv(feed)
-        ef_time, _, _, status = ef_dry_run(root, workers, sample=False)
+        bares, runs, statuses = [], [], set()
+        for _ in range(repeat):
+            bare, rows = bare_csv(feed)
+            ef_time, _, _, status = ef_dry_run(root, workers, sample=False)
+            bares.append(bare)
+            runs.append(ef_time)
+            statuses.add(status)
         _, pss, rss, _ = ef_dry_run(root, workers, sample=True)
+        bare, ef_time = statistics.median(bares), statistics.median(runs)
         print(f"feed: {feed.stat().st_size / 2**20:.0f} MB, {rows:,} records")
-        print(f"  bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s)")
+        print(f"  bare csv.reader: {bare:.2f} s ({rows / bare:,.0f} rows/s), median of "
+              f"{_seconds(bares)}")
         print(f"  ef run --dry-run --workers {workers}: {ef_time:.2f} s "
-              f"({rows / ef_time:,.0f} rows/s), ratio {ef_time / bare:.2f}x")
+              f"({rows / ef_time:,.0f} rows/s), median of {_seconds(runs)}")
+        print(f"  ratio of the medians {ef_time / bare:.2f}x; run by run "
+              f"{', '.join(f'{r / b:.2f}x' for b, r in zip(bares, runs))}")
         print(f"  peak memory of the ef process tree: PSS sum {pss:.0f} MB, RSS sum {rss:.0f} MB")
-        if status != "completed":
-            print(f"  the run did not complete: {status}")
+        if statuses != {"completed"}:
+            print(f"  a run did not complete: {statuses - {'completed'}}")
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def main() -> None:
@@ -134,10 +152,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--double", action="store_true",
                         help="also run a feed twice the size (memory must stay flat)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="bare loops and dry runs, taken in turns (default 3)")
     args = parser.parse_args()
-    measure(args.size_mb, args.workers)
+    measure(args.size_mb, args.workers, args.repeat)
     if args.double:
-        measure(args.size_mb * 2, args.workers)
+        measure(args.size_mb * 2, args.workers, args.repeat)
 
 
 if __name__ == "__main__":
