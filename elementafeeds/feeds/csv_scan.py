@@ -119,10 +119,11 @@ def _footer_offset(handle, size: int, floor: int, lines: int) -> int:  # type: i
 
 
 class _Window:
-    """A sliding window over the file's bytes up to `end`. The buffer grows and shrinks in
+    """A sliding window over the file's bytes up to `end`, for the exact planner, whose
+    regular expression needs whole records in one buffer. The buffer grows and shrinks in
     place, and the file is read through one reused 1 MB block: a fresh multi-megabyte read
     buffer would be new pages, faulted in anew for every refill (measured: a third of the
-    quick planner's time)."""
+    planner's time)."""
 
     def __init__(self, handle: BinaryIO, start: int, end: int) -> None:
         handle.seek(start)
@@ -171,8 +172,8 @@ def plan_ranges(path: Path, spec: FeedSpec, records_per_chunk: int,
     the first chunk had (`_line_cuts`), "quotes" at such a line end where the quotes since
     the chunk's start pair up (`_quote_cuts`). `check_end` marks a guessed end, which the
     reading worker confirms (csv_reader, the end probe); when it cannot, the caller plans
-    again from that chunk's start with the next guess (`CAREFUL`), and from "quotes" on
-    exactly.
+    again from that chunk's start with the next guess (`CAREFUL`), and after a wrong
+    "quotes" guess exactly.
     """
     start, end, line = data_bounds(path, spec)
     if begin is not None:

@@ -268,8 +268,9 @@ class ConnectionRun:
     async def _mapped_chunks(self, rules: RuleSet, spec: Any, path: Path, work_dir: Path,
                              cutoff: datetime) -> AsyncIterator[ChunkResult]:
         """Chunk results in feed order, their records numbered, with a bounded number in
-        flight. Chunk ends are guessed (see feeds.plan_chunks, quick); when a worker finds a
-        guess wrong, the chunks from there on are planned again, exactly."""
+        flight. Chunk ends are guessed (see feeds.plan_chunks, guess); when a worker finds a
+        guess wrong, the chunks from there on are planned again with a more careful guess,
+        and after that exactly."""
         loop = asyncio.get_running_loop()
         size = self.options.chunk_size
         guess: Guess | None = "lines"

@@ -8,8 +8,9 @@ already holds. Those come back as `unchanged` when the site's last-seen meta nee
 either, and the parent only counts them and moves their last-seen time; the run's lock keeps
 every other writer out of the ledger meanwhile. A dry run asks the ledger first and maps and
 hashes in full only the products it knows; a new product is a create whatever its content,
-so it is only checked (see rules.engine) and only its SKU comes back. Filtered and skipped
-records come back as one byte each.
+so it is only checked (see rules.engine) and only its SKU comes back; when the ledger knows
+none of the connection's products, a chunk is only counted (rules.check_records), from the
+columns checking reads. Filtered and skipped records come back as one byte each.
 
 Each record is processed as it is parsed (feeds.stream_chunk), while it is still in the CPU
 cache; only a dry run against a ledger reads the chunk whole first, to ask the ledger once.
@@ -75,7 +76,7 @@ class ChunkResult:
     """Where the chunk ends in the feed file (byte ranges only): progress and ETA."""
     misaligned_at: int | None = None
     """The chunk's guessed end was no record boundary: nothing was processed, and the feed
-    must be planned again exactly from this offset (the chunk's start)."""
+    must be planned again from this offset (the chunk's start), more carefully."""
     new: list[str] = field(default_factory=list)
     """A dry run's new products (SKUs the ledger lacks), in feed order: only counted, after
     the duplicate check, so they travel as their SKUs (an Outcome each cost the parent about
