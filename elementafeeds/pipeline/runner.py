@@ -130,9 +130,14 @@ class ConnectionRun:
                           secret_values(self.site.credentials))
         work_dir = self.store.path.parent / "tmp" / f"run-{run.id}"
         status, summary, code = "failed", None, ExitCode.FAILURES
+        interrupted = False
         try:
             status, summary = await self._execute(run)
             code = self._exit_code(status)
+        except asyncio.CancelledError:  # Ctrl-C: the run ends failed and its lock is released
+            interrupted = True
+            summary = "interrupted (Ctrl-C); the next run goes on from what was recorded"
+            self.log.write("fatal", message=summary)
         except ElementaFeedsError as exc:
             summary = self.log.scrub(exc.message)
             code = exc.exit_code
@@ -158,6 +163,8 @@ class ConnectionRun:
                               complete_read=self.complete_read, error_summary=summary)
         crash_point("during_finish")
         self.store.release_lock(self.name)
+        if interrupted:
+            raise asyncio.CancelledError
         self.progress(ProgressEvent(self.name, "finish", self.counters, message=status))
         return RunReport(self.name, self.store.get_run(run.id), code, summary, self.warnings)
 

@@ -222,6 +222,25 @@ def test_second_concurrent_run_exits_3(workspace: Path, sandbox) -> None:
     assert_one_per_sku(sandbox, 120)
 
 
+def test_ctrl_c_ends_the_run_failed_and_releases_its_lock(workspace: Path, sandbox) -> None:
+    sandbox.set_faults({"latency": {"seconds": 0.3}})
+    run = subprocess.Popen([sys.executable, "-m", "elementafeeds", "-w", str(workspace), "run",
+                            "shop-feed"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    assert "shop-feed: fetch" in run.stderr.readline()  # it holds the lock
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130
+    assert "Traceback" not in run.stderr.read()
+    status = json.loads(ef(workspace, "status", "shop-feed", "--json").stdout)
+    last = status["runs"][0]
+    assert last["status"] == "failed" and "interrupted (Ctrl-C)" in last["error_summary"]
+    sandbox.clear_faults()
+    code, again = run_json(workspace)
+    assert code == 0 and again["warnings"] == []  # no lock of a dead process to take over
+    assert again["created"] + again["unchanged"] == 120
+    assert_one_per_sku(sandbox, 120)
+
+
 @pytest.mark.parametrize("point", ["after_fetch", "before_batch_sent:2",
                                    "after_batch_answered:2", "during_ledger_commit:3",
                                    "before_finish"])
