@@ -155,6 +155,9 @@ class _Window:
 Range = tuple[int, int, int, int, bool]
 """(start, end, first_record, first_line, check_end) of one chunk."""
 
+ENDED, TOO_LONG = -1, -2
+"""What `_Scanner.line_end` gives when it finds no line end."""
+
 Guess = Literal["lines", "quotes"]
 CAREFUL: dict[Guess, Guess | None] = {"lines": "quotes", "quotes": None}
 """The guess to plan with after a chunk whose guessed end was wrong (None: exact)."""
@@ -208,9 +211,11 @@ def _line_cuts(scan: _Scanner, per_chunk: int, longest: int) -> Iterator[int]:
     a multi-line field is found by the worker that reads the chunk."""
     pos, cut = scan.mark, scan.mark
     for _ in range(per_chunk):
-        cut = scan.line_end(cut)
-        if cut < 0:
+        cut = scan.line_end(cut, pos + longest)
+        if cut == ENDED:
             yield scan.end  # the data ends within the first chunk
+            return
+        if cut == TOO_LONG:
             return
     size = cut - pos
     handle, end = scan.handle.fileno(), scan.end
@@ -255,20 +260,21 @@ def _quote_cuts(scan: _Scanner, per_chunk: int, longest: int) -> Iterator[int]:
     worker that reads the chunk finds out (csv_reader, the end probe)."""
     pos, size = scan.mark, 0
     while pos < scan.end:
+        within = pos + longest
         if size:
-            cut = scan.line_end(pos + size - 1)
+            cut = scan.line_end(pos + size - 1, within)
         else:
             cut = pos
             for _ in range(per_chunk):
-                cut = scan.line_end(cut)
+                cut = scan.line_end(cut, within)
                 if cut < 0:
                     break
-        while cut >= 0 and scan.odd and cut - pos <= longest:
-            cut = scan.line_end(cut)
-        if cut < 0:
-            cut = scan.end  # the rest of the data: its end is the data's end
-        elif cut - pos > longest:
+        while cut >= 0 and scan.odd and cut <= within:
+            cut = scan.line_end(cut, within)
+        if cut == TOO_LONG or cut > within:
             return
+        if cut == ENDED:
+            cut = scan.end  # the rest of the data: its end is the data's end
         size = size or cut - pos
         pos = cut
         yield cut
@@ -287,9 +293,10 @@ class _Scanner:
         self.mark, self.odd = start, 0  # quotes counted up to `mark`: an odd number or not
         self._next_block()
 
-    def line_end(self, at: int) -> int:
+    def line_end(self, at: int, within: int) -> int:
         """Just after the first line end at or after `at`, with the quotes counted up to
-        there; -1 when the data ends first."""
+        there; ENDED when the data ends first, TOO_LONG when none comes by `within` (a feed
+        without a single \n, or an unbalanced quote: never read all of it for nothing)."""
         while True:
             top = self.base + self.size
             if at < top:
@@ -298,8 +305,10 @@ class _Scanner:
                     self._count(self.base + newline + 1)
                     return self.mark
             self._count(top)
+            if top > within:
+                return TOO_LONG
             if not self._next_block():
-                return -1
+                return ENDED
             at = max(at, self.base)
 
     def _count(self, upto: int) -> None:

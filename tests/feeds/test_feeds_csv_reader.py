@@ -395,3 +395,18 @@ def test_a_chunk_read_for_some_columns_holds_only_those(tmp_path: Path) -> None:
     assert records[1] == {"id": "2", "name": "b", "price": "3", "desc": ""}  # a short row whole
     assert [p.record for p in stream.problems] == [2]
     assert [list(r) for r in stream_chunk(task, {"name"}).records][::2] == [["name"], ["name"]]
+
+
+@pytest.mark.parametrize("guess", ["lines", "quotes"])
+def test_a_feed_without_line_feeds_is_not_guessed_into_one_huge_chunk(tmp_path: Path,
+                                                                       guess: Guess) -> None:
+    """Old Mac line ends (\r alone): no \n within csv.max_field_bytes per column of a chunk's
+    start, so the guessing stops there and the exact planner cuts the feed."""
+    path = write(tmp_path, "f.csv", "id,name,price\r" + "".join(
+        f"{i},name {i},{i}.90\r" for i in range(1000)))
+    options = {"csv": {"max_field_bytes": 1024}}
+    spec = detect_spec(path, make_feed(path, **options))
+    with patch.object(csv_scan, "BLOCK", 61):  # the longest record: 4 x 1024 + 61 bytes
+        tasks = list(plan_chunks(path, spec, tmp_path, records_per_chunk=10, guess=guess))
+    assert len(tasks) == 100 and not any(t.check_end for t in tasks)
+    assert len(read_both(path, tmp_path, per=10, **options)) == 1000
